@@ -1,0 +1,205 @@
+import { type Address, type Hex, hashTypedData, type LocalAccount } from "viem";
+import { type ZodError, z } from "zod";
+import { VerityError } from "../errors";
+import { hashCanonical, JsonString } from "./canonical";
+import { InferenceId } from "./inference-id";
+import { Bytes32, ChecksumAddress, RECEIPT_DOMAIN, SignatureHex } from "./receipt";
+import { recoverSigner } from "./recover-signer";
+
+/** The EIP-712 types of a verdict, signed under `RECEIPT_DOMAIN`; the primary type is `Verdict`. */
+export const VERDICT_TYPES = {
+  Verdict: [
+    { name: "inferenceId", type: "string" },
+    { name: "receiptDigest", type: "bytes32" },
+    { name: "outcome", type: "uint8" },
+    { name: "checksDigest", type: "bytes32" },
+    { name: "policyHash", type: "bytes32" },
+  ],
+} as const;
+
+/** What a verifier concluded about a receipt's claim. */
+export const VerdictOutcome = z.enum(["valid", "invalid", "abstain"]);
+export type VerdictOutcome = z.infer<typeof VerdictOutcome>;
+
+/** The `uint8` each outcome is signed as. 0 is unused, so a zeroed field is never a verdict. */
+export const VERDICT_OUTCOME_CODES = { valid: 1, invalid: 2, abstain: 3 } as const satisfies Record<
+  VerdictOutcome,
+  number
+>;
+
+/** The result of one check: `check` is a versioned name (`rules@1`), `reason` a snake_case code. */
+export const CheckResult = z.strictObject({
+  check: JsonString.regex(/^[a-z0-9-]+@[1-9][0-9]*$/, "must be a versioned check name (name@1)"),
+  status: z.enum(["pass", "fail", "skip"]),
+  reason: JsonString.regex(/^[a-z0-9_]+$/, "must be a snake_case reason code"),
+});
+export type CheckResult = z.infer<typeof CheckResult>;
+
+/**
+ * The `skip` reasons that mean a check was needed but could not be made, so the verifier
+ * abstains rather than guess: a model it does not know, or a deterministic model it could not run.
+ */
+export const UNVERIFIABLE_REASONS: readonly string[] = ["model_unknown", "model_unavailable"];
+
+/** Any failed check makes a verdict invalid; else a check that could not be made abstains. */
+export function verdictOutcome(checks: readonly CheckResult[]): VerdictOutcome {
+  if (checks.some((c) => c.status === "fail")) return "invalid";
+  if (checks.some((c) => c.status === "skip" && UNVERIFIABLE_REASONS.includes(c.reason))) {
+    return "abstain";
+  }
+  return "valid";
+}
+
+/** What a verdict's `checksDigest` must be: `hashCanonical(checks)`. */
+export function checksDigest(checks: readonly CheckResult[]): Hex {
+  return hashCanonical(checks);
+}
+
+/** A verdict before signing. `checksDigest` is `checksDigest(checks)`. */
+export const UnsignedVerdict = z.strictObject({
+  version: z.literal(1),
+  inferenceId: InferenceId,
+  /** The EIP-712 digest of the receipt judged (`receiptDigest(receipt)`). */
+  receiptDigest: Bytes32,
+  outcome: VerdictOutcome,
+  checks: z.array(CheckResult).min(1),
+  checksDigest: Bytes32,
+  /** The `policyHash` of the policy the checks applied. */
+  policyHash: Bytes32,
+  verifier: ChecksumAddress,
+});
+export type UnsignedVerdict = z.infer<typeof UnsignedVerdict>;
+
+/** The JSON form of a signed verdict. */
+export const Verdict = UnsignedVerdict.extend({ signature: SignatureHex });
+export type Verdict = z.infer<typeof Verdict>;
+
+/** The EIP-712 typed-data hash of a verdict: what its verifier signs. */
+export function verdictDigest(verdict: UnsignedVerdict): Hex {
+  return hashTypedData({
+    domain: RECEIPT_DOMAIN,
+    types: VERDICT_TYPES,
+    primaryType: "Verdict",
+    message: {
+      inferenceId: verdict.inferenceId,
+      receiptDigest: verdict.receiptDigest,
+      outcome: VERDICT_OUTCOME_CODES[verdict.outcome],
+      checksDigest: verdict.checksDigest,
+      policyHash: verdict.policyHash,
+    },
+  });
+}
+
+/**
+ * Signs a verdict with the verifier's key. `unsigned.verifier` must be `account.address`
+ * and `unsigned.checksDigest` must be `hashCanonical(unsigned.checks)`.
+ *
+ * @throws if the verdict is malformed or inconsistent: a bug in the caller.
+ */
+export async function signVerdict(
+  unsigned: UnsignedVerdict,
+  account: LocalAccount,
+): Promise<Verdict> {
+  const parsed = UnsignedVerdict.parse(unsigned);
+  if (parsed.verifier !== account.address) {
+    throw new Error(
+      `verdict verifier ${parsed.verifier} is not the signing account ${account.address}`,
+    );
+  }
+  const expected = checksDigest(parsed.checks);
+  if (parsed.checksDigest !== expected) {
+    throw new Error(`verdict checksDigest ${parsed.checksDigest} is not ${expected}`);
+  }
+  const signature = await account.signTypedData({
+    domain: RECEIPT_DOMAIN,
+    types: VERDICT_TYPES,
+    primaryType: "Verdict",
+    message: {
+      inferenceId: parsed.inferenceId,
+      receiptDigest: parsed.receiptDigest,
+      outcome: VERDICT_OUTCOME_CODES[parsed.outcome],
+      checksDigest: parsed.checksDigest,
+      policyHash: parsed.policyHash,
+    },
+  });
+  return { ...parsed, signature };
+}
+
+/** Why a verdict was refused, in the order the checks run. */
+export type VerdictFailureReason =
+  /** Not a well-formed version-1 verdict. */
+  | "malformed"
+  /** `checksDigest` is not the hash of `checks`: the checks were altered. */
+  | "checks_digest_mismatch"
+  /** The signature is not a canonical (low-s, v 27/28) signature of any key. */
+  | "bad_signature"
+  /** The signature recovers to an address other than `verdict.verifier`. */
+  | "signer_mismatch";
+
+export type VerdictVerification =
+  | { ok: true; signer: Address; digest: Hex; verdict: Verdict }
+  | { ok: false; reason: VerdictFailureReason; message: string };
+
+type Recovery =
+  | { ok: true; signer: Address; digest: Hex; verdict: Verdict }
+  | { ok: false; reason: Exclude<VerdictFailureReason, "signer_mismatch">; message: string };
+
+const describe = (error: ZodError) => {
+  const issue = error.issues[0];
+  return `${["verdict", ...(issue?.path ?? []).map(String)].join(".")}: ${issue?.message ?? "invalid"}`;
+};
+
+async function recover(verdict: unknown): Promise<Recovery> {
+  const parsed = Verdict.safeParse(verdict);
+  if (!parsed.success) return { ok: false, reason: "malformed", message: describe(parsed.error) };
+  const v = parsed.data;
+  const expected = checksDigest(v.checks);
+  if (expected !== v.checksDigest) {
+    return {
+      ok: false,
+      reason: "checks_digest_mismatch",
+      message: `checks hash to ${expected}, verdict says ${v.checksDigest}`,
+    };
+  }
+  const digest = verdictDigest(v);
+  const recovered = await recoverSigner(digest, v.signature);
+  if (!recovered.ok) {
+    return { ok: false, reason: "bad_signature", message: `signature: ${recovered.message}` };
+  }
+  return { ok: true, signer: recovered.signer, digest, verdict: v };
+}
+
+/**
+ * The address that signed `verdict`, after checking its shape and that `checksDigest` commits
+ * to its `checks`. It does not compare the signer with `verdict.verifier`: the caller does (or
+ * uses `verifyVerdict`), and also checks that the verifier is a committee member and that
+ * `receiptDigest` and `policyHash` are the expected ones.
+ *
+ * @throws VerityError 400 `malformed` or `checks_digest_mismatch`, 401 `bad_signature` (not a
+ * canonical low-s signature, v 27/28, of any key).
+ */
+export async function recoverVerdictSigner(verdict: Verdict): Promise<Address> {
+  const result = await recover(verdict);
+  if (result.ok) return result.signer;
+  throw new VerityError(`Verdict refused: ${result.message}`, {
+    status: result.reason === "bad_signature" ? 401 : 400,
+    type: result.reason === "bad_signature" ? "authentication_error" : "invalid_request_error",
+    code: result.reason,
+  });
+}
+
+/**
+ * Checks a verdict's shape, that `checksDigest` commits to its `checks`, and that it is signed
+ * by its `verifier`. Never throws: every failure is `{ ok: false, reason }`, as with
+ * `verifyReceipt`. Whether the verifier may vote, and on what, is for the caller to judge;
+ * it may also compare `outcome` with `verdictOutcome(checks)`.
+ */
+export async function verifyVerdict(verdict: unknown): Promise<VerdictVerification> {
+  const result = await recover(verdict);
+  if (!result.ok || result.signer === result.verdict.verifier) return result;
+  return {
+    ok: false,
+    reason: "signer_mismatch",
+    message: `signature recovers to ${result.signer}, not to verifier ${result.verdict.verifier}`,
+  };
+}
