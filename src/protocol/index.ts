@@ -1,0 +1,38 @@
+export { canonicalJson, hashCanonical, JsonString } from "./canonical";
+// The verification layer's messages (owned with the verification layer).
+export * from "./heartbeat";
+export { InferenceId, inferenceIdTimestamp, newInferenceId } from "./inference-id";
+export * from "./policy";
+export {
+  Bytes32,
+  ChecksumAddress,
+  RECEIPT_DOMAIN,
+  RECEIPT_TYPES,
+  Receipt,
+  receiptDigest,
+  SignatureHex,
+  signReceipt,
+  UnsignedReceipt,
+} from "./receipt";
+export * from "./recover-signer";
+export {
+  ChatMessage,
+  NormalizedChatRequest,
+  NormalizedEmbeddingRequest,
+  NormalizedRequest,
+  requestHash,
+} from "./request";
+export {
+  ChatResponseContent,
+  EmbeddingResponseContent,
+  ResponseContent,
+  responseHash,
+} from "./response";
+export * from "./verdict";
+export * from "./verification-task";
+export {
+  type ReceiptFailureReason,
+  type ReceiptVerification,
+  type VerifyReceiptOptions,
+  verifyReceipt,
+} from "./verify-receipt";
