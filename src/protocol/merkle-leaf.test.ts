@@ -1,0 +1,133 @@
+import { SimpleMerkleTree, StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { describe, expect, it } from "vitest";
+import {
+  LEAF_FIELDS,
+  LEAF_OUTCOME,
+  LEAF_TYPES,
+  type LeafValues,
+  leafHash,
+  leafTuple,
+} from "./merkle-leaf";
+
+const leaf = (changes: Partial<LeafValues> = {}): LeafValues => ({
+  inferenceId: "019ab4c2-7d3e-7a10-9b2c-3f4e5d6c7b8a",
+  requestHash: "0x1111111111111111111111111111111111111111111111111111111111111111",
+  responseHash: "0x2222222222222222222222222222222222222222222222222222222222222222",
+  model: "@cf/meta/llama-3.1-8b-instruct",
+  inferenceNode: "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720",
+  outcome: LEAF_OUTCOME.verified,
+  verdictsDigest: "0x3333333333333333333333333333333333333333333333333333333333333333",
+  createdAt: 1767225600000,
+  ...changes,
+});
+
+const cases: [string, LeafValues][] = [
+  ["a verified record", leaf()],
+  ["a rejected record", leaf({ outcome: LEAF_OUTCOME.rejected })],
+  ["a non-ASCII model name", leaf({ model: "modèle/🚀" })],
+  ["the largest safe createdAt", leaf({ createdAt: Number.MAX_SAFE_INTEGER })],
+  ["createdAt 0", leaf({ createdAt: 0 })],
+];
+
+describe("LEAF_TYPES", () => {
+  it("are the documented field order and Solidity types", () => {
+    expect(LEAF_FIELDS.map((f) => `${f.type} ${f.name}`).join(",")).toBe(
+      "bytes16 inferenceId,bytes32 requestHash,bytes32 responseHash,string model,address inferenceNode,uint8 outcome,bytes32 verdictsDigest,uint64 createdAt",
+    );
+    expect(LEAF_TYPES).toEqual(LEAF_FIELDS.map((f) => f.type));
+  });
+});
+
+describe("leafTuple", () => {
+  it("encodes the UUIDv7 id as its 16 bytes and keeps the other fields in order", () => {
+    expect(leafTuple(leaf())).toEqual([
+      "0x019ab4c27d3e7a109b2c3f4e5d6c7b8a",
+      leaf().requestHash,
+      leaf().responseHash,
+      leaf().model,
+      leaf().inferenceNode,
+      1,
+      leaf().verdictsDigest,
+      1767225600000,
+    ]);
+  });
+
+  it.each([
+    ["an outcome other than 1 or 2", { outcome: 3 }],
+    ["a UUID that is not v7", { inferenceId: "019ab4c2-7d3e-4a10-9b2c-3f4e5d6c7b8a" }],
+    [
+      "an address that is not checksummed",
+      { inferenceNode: "0xa0ee7a142d267c1f36714e4a8f75612f20a79720" },
+    ],
+    ["a negative createdAt", { createdAt: -1 }],
+    ["an empty model", { model: "" }],
+  ])("refuses %s", (_name, changes) => {
+    expect(() => leafTuple({ ...leaf(), ...changes } as LeafValues)).toThrow();
+  });
+});
+
+describe("leafHash", () => {
+  it.each(cases)("matches StandardMerkleTree's leaf hash for %s", (_name, values) => {
+    const tree = StandardMerkleTree.of([leafTuple(values)], LEAF_TYPES);
+    expect(leafHash(values)).toBe(tree.leafHash(leafTuple(values)));
+    // A one-leaf tree's root is the leaf hash itself.
+    expect(leafHash(values)).toBe(tree.root);
+  });
+
+  it("is pinned for the documented example, so the encoding cannot drift unnoticed", () => {
+    expect(leafHash(leaf())).toBe(
+      "0x3717d60e8d26601857de98be2d7586b376675a421de1cef7afd5c1d371fbb782",
+    );
+  });
+
+  it("gives proofs that verify against a many-leaf tree's root", () => {
+    const leaves = Array.from({ length: 37 }, (_, i) =>
+      leaf({ createdAt: 1767225600000 + i, outcome: i % 3 ? 1 : 2 }),
+    );
+    const tree = StandardMerkleTree.of(leaves.map(leafTuple), LEAF_TYPES);
+    for (const [i, values] of leaves.entries()) {
+      expect(tree.at(i)).toEqual(leafTuple(values));
+      expect(tree.leafHash(leafTuple(values))).toBe(leafHash(values));
+      expect(
+        StandardMerkleTree.verify(tree.root, LEAF_TYPES, leafTuple(values), tree.getProof(i)),
+      ).toBe(true);
+    }
+  });
+
+  it("changes when any single field changes", () => {
+    const base = leafHash(leaf());
+    const variants: Partial<LeafValues>[] = [
+      { inferenceId: "019ab4c2-7d3e-7a10-9b2c-3f4e5d6c7b8b" },
+      { requestHash: leaf().responseHash },
+      { responseHash: leaf().requestHash },
+      { model: "@cf/meta/llama-3.1-8b-instruct " },
+      { inferenceNode: "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955" },
+      { outcome: LEAF_OUTCOME.rejected },
+      { verdictsDigest: leaf().requestHash },
+      { createdAt: 1767225600001 },
+    ];
+    const hashes = variants.map((changes) => leafHash(leaf(changes)));
+    expect(new Set([base, ...hashes]).size).toBe(variants.length + 1);
+  });
+
+  it("builds the same root and proofs as a SimpleMerkleTree of the leaf hashes", () => {
+    // The cheaper way to build a big batch: hash each leaf once with viem, skip the library's
+    // own ABI encoder. Settlement may rely on the two agreeing.
+    const leaves = Array.from({ length: 25 }, (_, i) => leaf({ createdAt: i }));
+    const standard = StandardMerkleTree.of(leaves.map(leafTuple), LEAF_TYPES);
+    const simple = SimpleMerkleTree.of(leaves.map(leafHash));
+    expect(simple.root).toBe(standard.root);
+    for (const values of leaves) {
+      expect(simple.getProof(leafHash(values))).toEqual(standard.getProof(leafTuple(values)));
+    }
+  });
+
+  it("keeps a dumped tree loadable: its values are plain JSON", () => {
+    const tree = StandardMerkleTree.of(
+      [leafTuple(leaf()), leafTuple(leaf({ outcome: 2 }))],
+      LEAF_TYPES,
+    );
+    const loaded = StandardMerkleTree.load(JSON.parse(JSON.stringify(tree.dump())));
+    expect(loaded.root).toBe(tree.root);
+  });
+});
