@@ -1,0 +1,97 @@
+import { z } from "zod";
+import { invalidRequest, type VerityError } from "../../src/errors.ts";
+import { runCommand } from "./run-command.ts";
+import { toolFailure } from "./script-error.ts";
+import { wranglerSpec } from "./wrangler.ts";
+
+/** The D1 database name in wrangler.toml. */
+export const DATABASE_NAME = "verity";
+
+/**
+ * Which `verity` database to talk to: the local one `npm start` persists under its state
+ * directory, or the deployed one (wrangler's credentials, optionally a wrangler environment).
+ */
+export type D1Target =
+  | { kind: "local"; persistTo: string }
+  | { kind: "remote"; env?: string | undefined };
+
+/** The wrangler flags that select `target`. */
+export function d1TargetArgs(target: D1Target): string[] {
+  if (target.kind === "local") return ["--local", "--persist-to", target.persistTo];
+  return ["--remote", ...(target.env ? ["--env", target.env] : [])];
+}
+
+export interface D1Options {
+  /** Stops the wrangler command when aborted. */
+  signal?: AbortSignal | undefined;
+}
+
+const StatementResults = z.array(
+  z.object({ results: z.array(z.record(z.string(), z.unknown())), success: z.boolean() }),
+);
+const WranglerJsonError = z.object({ error: z.object({ text: z.string() }) });
+
+/**
+ * Runs `sql` (one or more `;`-separated statements) with `wrangler d1 execute --json` and
+ * returns the rows of each statement. `wrangler d1 execute` takes no bound parameters: build
+ * literals with `sqlString` and `sqlInteger` only.
+ */
+export async function executeD1(
+  target: D1Target,
+  sql: string,
+  options: D1Options = {},
+): Promise<Record<string, unknown>[][]> {
+  const args = ["d1", "execute", DATABASE_NAME, ...d1TargetArgs(target), "--json", "--yes"];
+  const result = await runCommand(
+    "wrangler d1 execute",
+    wranglerSpec([...args, "--command", sql]),
+    {
+      signal: options.signal,
+    },
+  );
+  const json = parseJsonOutput(result.stdout);
+  const failure = WranglerJsonError.safeParse(json);
+  if (failure.success) throw d1Error(failure.data.error.text, target);
+  const statements = StatementResults.safeParse(json);
+  if (result.exit.code !== 0 || !statements.success) {
+    const output = [result.stdout, result.stderr].join("\n").trim().split("\n").slice(-20);
+    throw toolFailure(
+      `wrangler d1 execute failed (exit ${result.exit.code ?? result.exit.signal}):\n  ${output.join("\n  ")}`,
+      "d1_failed",
+    );
+  }
+  return statements.data.map((statement) => statement.results);
+}
+
+// wrangler may print a blank line or a notice before the JSON document.
+function parseJsonOutput(stdout: string): unknown {
+  const start = stdout.search(/^[[{]/m);
+  if (start < 0) return undefined;
+  try {
+    return JSON.parse(stdout.slice(start));
+  } catch {
+    return undefined;
+  }
+}
+
+function d1Error(text: string, target: D1Target): VerityError {
+  const hint =
+    target.kind === "local" && /no such table/i.test(text)
+      ? " The local database has no tables yet: run `npm start` once (it applies the migrations)."
+      : target.kind === "remote" && /not (logged|authenticated)/i.test(text)
+        ? " Log in with `wrangler login` or set CLOUDFLARE_API_TOKEN."
+        : "";
+  return toolFailure(`D1 (${target.kind}) answered: ${text}${hint}`, "d1_error");
+}
+
+/** A SQL string literal. Quotes are doubled; NUL, which SQLite would cut the text at, is refused. */
+export function sqlString(value: string): string {
+  if (value.includes("\0")) throw invalidRequest("Text for the database must not contain NUL.");
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** A SQL integer literal from a safe integer. */
+export function sqlInteger(value: number): string {
+  if (!Number.isSafeInteger(value)) throw invalidRequest(`${value} is not a safe integer.`);
+  return String(value);
+}

@@ -1,0 +1,50 @@
+import { readFile, rm } from "node:fs/promises";
+import path from "node:path";
+import { getAddress } from "viem";
+import { z } from "zod";
+import { writePrivateFile } from "./state-dir.ts";
+
+/**
+ * `<state>/local.json`: what a running local network tells other tools (tests, the bench,
+ * demos). It exists while `npm start` runs and is removed when it stops. Every service adds its
+ * fields here, and `writeLocalJson` is the one place that writes the file.
+ */
+export const LocalNetworkInfo = z.object({
+  /** The gateway's base URL; the OpenAI-compatible API is under `/v1`. */
+  gatewayUrl: z.url(),
+  /** The dev API key (secret: the file is mode 0600). */
+  apiKey: z.string(),
+  apiKeyId: z.string(),
+  /** The inference node's address: receipts are signed by it. */
+  inferenceNode: z.string().transform((value) => getAddress(value)),
+  stateDir: z.string(),
+  /** The `npm start` process; the network is up while it lives. */
+  pid: z.number().int(),
+  startedAt: z.iso.datetime(),
+});
+export type LocalNetworkInfo = z.infer<typeof LocalNetworkInfo>;
+
+export const localJsonPath = (stateDir: string) => path.join(stateDir, "local.json");
+
+/** Writes `info` as `<state>/local.json` (atomically, mode 0600). */
+export async function writeLocalJson(info: LocalNetworkInfo): Promise<string> {
+  const file = localJsonPath(info.stateDir);
+  await writePrivateFile(file, `${JSON.stringify(LocalNetworkInfo.parse(info), null, 2)}\n`);
+  return file;
+}
+
+/** The local.json of `stateDir`, or undefined if there is none (the network is not up). */
+export async function readLocalJson(stateDir: string): Promise<LocalNetworkInfo | undefined> {
+  let text: string;
+  try {
+    text = await readFile(localJsonPath(stateDir), "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  return LocalNetworkInfo.parse(JSON.parse(text));
+}
+
+export async function removeLocalJson(stateDir: string): Promise<void> {
+  await rm(localJsonPath(stateDir), { force: true });
+}
