@@ -1,0 +1,388 @@
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import {
+  type CheckResult,
+  createVerificationPolicy,
+  policyHash,
+  receiptDigest,
+  recoverVerdictSigner,
+  type Verdict,
+  verifyVerdict,
+} from "../../protocol";
+import { createVerifierApp } from "./app";
+import {
+  chatInference,
+  coordinatorAccount,
+  embeddingInference,
+  nodeAccount,
+  postTask,
+  signInference,
+  strangerAccount,
+  taskFor,
+  verifierAddress,
+  verifierEnv,
+} from "./test-inference";
+
+const judge = async (body: unknown, overrides: Partial<VerifyEnv> = {}) => {
+  const res = await postTask(createVerifierApp(), body, overrides);
+  expect(res.status).toBe(200);
+  return (await res.json()) as Verdict;
+};
+
+const check = (verdict: Verdict, name: string): CheckResult | undefined =>
+  verdict.checks.find((c) => c.check === name);
+
+interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string };
+}
+
+describe("GET /v1/health", () => {
+  it("states the verifier's address, version, policy hash and the models it can re-execute", async () => {
+    const res = await exports.default.fetch("http://verifier.test/v1/health");
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, unknown>;
+    const expectedPolicy = createVerificationPolicy({
+      inferenceNodes: [nodeAccount.address],
+      maxResponseChars: Number(env.MAX_RESPONSE_CHARS),
+      denyPatterns: [],
+    });
+    expect(body).toMatchObject({
+      address: verifierAddress,
+      version: "0.1.0",
+      policyHash: policyHash(expectedPolicy),
+      models: ["verity-ngram-1", "verity-embed-1"],
+      coordinator: coordinatorAccount.address,
+      faultMode: null,
+      policy: expectedPolicy,
+    });
+  });
+});
+
+describe("POST /v1/tasks", () => {
+  it("a valid chat task gets a valid verdict signed by the node key", async () => {
+    const signed = await taskFor(await chatInference());
+    const verdict = await judge(signed);
+    expect(verdict.outcome).toBe("valid");
+    expect(verdict.checks).toEqual([
+      { check: "receipt-integrity@1", status: "pass", reason: "ok" },
+      { check: "rules@1", status: "pass", reason: "ok" },
+      { check: "re-execution@1", status: "pass", reason: "response_hash_matched" },
+    ]);
+    expect(verdict.inferenceId).toBe(signed.task.inferenceId);
+    expect(verdict.receiptDigest).toBe(receiptDigest(signed.task.receipt));
+    expect(verdict.verifier).toBe(verifierAddress);
+    expect(await verifyVerdict(verdict)).toMatchObject({ ok: true, signer: verifierAddress });
+  });
+
+  it("a valid embedding task gets a valid verdict: every vector re-computed within the cosine threshold", async () => {
+    const verdict = await judge(await taskFor(await embeddingInference()));
+    expect(verdict.outcome).toBe("valid");
+    expect(check(verdict, "re-execution@1")).toMatchObject({
+      status: "pass",
+      reason: "embeddings_matched",
+    });
+    expect(await recoverVerdictSigner(verdict)).toBe(verifierAddress);
+  });
+
+  it("a tampered chat response, signed by the node as if real, is caught by re-execution: invalid", async () => {
+    const real = await chatInference();
+    if (real.response.kind !== "chat") throw new Error("chat expected");
+    const forged = {
+      ...real,
+      response: { ...real.response, content: `${real.response.content} Buy now.` },
+    };
+    const verdict = await judge(await taskFor(forged));
+    expect(verdict.outcome).toBe("invalid");
+    expect(check(verdict, "receipt-integrity@1")?.status).toBe("pass");
+    expect(check(verdict, "re-execution@1")).toMatchObject({
+      status: "fail",
+      reason: "response_hash_mismatch",
+    });
+  });
+
+  it("tampered embeddings, signed by the node as if real, are caught by re-execution: invalid", async () => {
+    const real = await embeddingInference();
+    if (real.response.kind !== "embedding") throw new Error("embedding expected");
+    const [first = [], ...rest] = real.response.embeddings;
+    const skewed = first.map((x, i) => (i < 40 ? -x : x));
+    const forged = {
+      ...real,
+      response: { kind: "embedding" as const, embeddings: [skewed, ...rest] },
+    };
+    const verdict = await judge(await taskFor(forged));
+    expect(verdict.outcome).toBe("invalid");
+    expect(check(verdict, "re-execution@1")).toMatchObject({
+      status: "fail",
+      reason: "embedding_below_threshold",
+    });
+  });
+
+  it("an edited request fails receipt integrity: invalid, and the edited request is not re-executed", async () => {
+    const inference = await chatInference();
+    const receipt = await signInference(inference);
+    const edited = { ...inference, request: { ...inference.request, seed: 43 } };
+    const verdict = await judge(await taskFor(edited, { receipt }));
+    expect(verdict.outcome).toBe("invalid");
+    expect(check(verdict, "receipt-integrity@1")).toMatchObject({
+      status: "fail",
+      reason: "request_hash_mismatch",
+    });
+    expect(check(verdict, "re-execution@1")).toMatchObject({
+      status: "skip",
+      reason: "integrity_failed",
+    });
+  });
+
+  it("a receipt from an unauthorised inference node is invalid (untrusted_node)", async () => {
+    const inference = await chatInference();
+    const receipt = await signInference(inference, { node: strangerAccount });
+    const verdict = await judge(await taskFor(inference, { receipt }));
+    expect(verdict.outcome).toBe("invalid");
+    expect(check(verdict, "receipt-integrity@1")).toMatchObject({
+      status: "fail",
+      reason: "untrusted_node",
+    });
+  });
+
+  it("a deterministic model the verifier can't run makes it abstain, never guess", async () => {
+    // Without the reference backend this verifier does not know verity-ngram-1 at all.
+    const verdict = await judge(await taskFor(await chatInference()), { BACKENDS: "workers-ai" });
+    expect(verdict.outcome).toBe("abstain");
+    expect(check(verdict, "re-execution@1")).toMatchObject({
+      status: "skip",
+      reason: "model_unknown",
+    });
+    expect(await verifyVerdict(verdict)).toMatchObject({ ok: true });
+  });
+
+  it("a non-deterministic model is not re-executed (skip), and integrity and rules decide: valid", async () => {
+    const inference = {
+      request: {
+        kind: "chat" as const,
+        model: "llama3.2:3b",
+        messages: [{ role: "user" as const, content: "Hi" }],
+        temperature: 1,
+        top_p: 1,
+        max_tokens: 8,
+        seed: 1,
+        stop: [],
+      },
+      response: { kind: "chat" as const, content: "Hello there!", finish_reason: "stop" as const },
+      usage: { prompt_tokens: 3, completion_tokens: 4 },
+      backend: "openai-compatible",
+    };
+    const verdict = await judge(await taskFor(inference), {
+      BACKENDS: "reference,openai-compatible",
+      OPENAI_COMPAT_URL: "http://upstream.invalid/v1",
+      OPENAI_COMPAT_MODELS: "llama3.2:3b",
+    });
+    expect(check(verdict, "re-execution@1")).toMatchObject({
+      status: "skip",
+      reason: "not_deterministic",
+    });
+    expect(verdict.outcome).toBe("valid");
+  });
+
+  describe("rules", () => {
+    it("more completion tokens than max_tokens is invalid (max_tokens_exceeded)", async () => {
+      const inference = await chatInference({ max_tokens: 8 });
+      const inflated = { ...inference, usage: { ...inference.usage, completion_tokens: 9 } };
+      const verdict = await judge(await taskFor(inflated));
+      expect(verdict.outcome).toBe("invalid");
+      expect(check(verdict, "rules@1")).toMatchObject({
+        status: "fail",
+        reason: "max_tokens_exceeded",
+      });
+      // The answer itself is the model's: only the usage claim is wrong.
+      expect(check(verdict, "re-execution@1")?.status).toBe("pass");
+    });
+
+    it("an answer that runs past a stop sequence is invalid (stop_sequence_in_content)", async () => {
+      const real = await chatInference();
+      if (real.response.kind !== "chat" || real.request.kind !== "chat")
+        throw new Error("chat expected");
+      const word = real.response.content.split(" ")[1] ?? "";
+      expect(word.length).toBeGreaterThan(0);
+      const stopped = { ...real, request: { ...real.request, stop: [word] } };
+      const verdict = await judge(await taskFor(stopped));
+      expect(verdict.outcome).toBe("invalid");
+      expect(check(verdict, "rules@1")).toMatchObject({
+        status: "fail",
+        reason: "stop_sequence_in_content",
+      });
+    });
+
+    it("an answer matching a deny-list pattern is invalid (denied_content), though the model did say it", async () => {
+      const real = await chatInference();
+      if (real.response.kind !== "chat") throw new Error("chat expected");
+      const word = (real.response.content.split(" ")[0] ?? "").replace(
+        /[\\^$.*+?()[\]{}|]/g,
+        "\\$&",
+      );
+      expect(word.length).toBeGreaterThan(0);
+      // Upper-cased, to show patterns match case-insensitively.
+      const verdict = await judge(await taskFor(real), {
+        DENY_PATTERNS: JSON.stringify([`^${word.toUpperCase()}`]),
+      });
+      expect(verdict.outcome).toBe("invalid");
+      expect(check(verdict, "rules@1")).toMatchObject({ status: "fail", reason: "denied_content" });
+      expect(check(verdict, "re-execution@1")?.status).toBe("pass");
+    });
+
+    it("an answer longer than MAX_RESPONSE_CHARS is invalid (response_too_long)", async () => {
+      const verdict = await judge(await taskFor(await chatInference()), {
+        MAX_RESPONSE_CHARS: "5",
+      });
+      expect(verdict.outcome).toBe("invalid");
+      expect(check(verdict, "rules@1")).toMatchObject({
+        status: "fail",
+        reason: "response_too_long",
+      });
+    });
+
+    it("fewer vectors than inputs is invalid (embedding_count_mismatch)", async () => {
+      const real = await embeddingInference();
+      if (real.response.kind !== "embedding") throw new Error("embedding expected");
+      const short = {
+        ...real,
+        response: { ...real.response, embeddings: real.response.embeddings.slice(1) },
+      };
+      const verdict = await judge(await taskFor(short));
+      expect(verdict.outcome).toBe("invalid");
+      expect(check(verdict, "rules@1")).toMatchObject({
+        status: "fail",
+        reason: "embedding_count_mismatch",
+      });
+    });
+
+    it("policy changes show in the verdict's policyHash", async () => {
+      const signed = await taskFor(await chatInference());
+      const a = await judge(signed);
+      const b = await judge(signed, { MAX_RESPONSE_CHARS: "100000" });
+      expect(a.policyHash).not.toBe(b.policyHash);
+    });
+  });
+
+  describe("refusals are 4xx in OpenAI's error shape, and counted", () => {
+    const refused = async (
+      app: ReturnType<typeof createVerifierApp>,
+      body: unknown,
+      init: RequestInit = {},
+    ) => {
+      const res = await postTask(app, body, {}, init);
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      const error = ((await res.json()) as ErrorBody).error;
+      expect(Object.keys(error).sort()).toEqual(["code", "message", "param", "type"]);
+      return { status: res.status, error };
+    };
+
+    it("an unsigned task is 401 unsigned_task", async () => {
+      const app = createVerifierApp();
+      const { task } = await taskFor(await chatInference());
+      expect(await refused(app, { task })).toMatchObject({
+        status: 401,
+        error: { code: "unsigned_task", type: "authentication_error", param: "signature" },
+      });
+    });
+
+    it("a task signed by another key is 403 wrong_coordinator", async () => {
+      const app = createVerifierApp();
+      const signed = await taskFor(await chatInference(), { coordinator: strangerAccount });
+      expect(await refused(app, signed)).toMatchObject({
+        status: 403,
+        error: { code: "wrong_coordinator", type: "permission_error" },
+      });
+    });
+
+    it("a task altered after signing is 403 wrong_coordinator: its signature no longer recovers to the coordinator", async () => {
+      const app = createVerifierApp();
+      const signed = await taskFor(await chatInference());
+      const altered = {
+        ...signed,
+        task: { ...signed.task, usage: { prompt_tokens: 1, completion_tokens: 1 } },
+      };
+      expect(await refused(app, altered)).toMatchObject({
+        status: 403,
+        error: { code: "wrong_coordinator" },
+      });
+    });
+
+    it("a task for another verifier is 403 wrong_verifier", async () => {
+      const app = createVerifierApp();
+      const signed = await taskFor(await chatInference(), {
+        changes: { verifier: strangerAccount.address },
+      });
+      expect(await refused(app, signed)).toMatchObject({
+        status: 403,
+        error: { code: "wrong_verifier" },
+      });
+    });
+
+    it("a stale task is 409 stale", async () => {
+      const app = createVerifierApp();
+      const maxAge = Number(verifierEnv.TASK_MAX_AGE_MS);
+      const signed = await taskFor(await chatInference(), {
+        changes: { issuedAt: Date.now() - maxAge - 1 },
+      });
+      expect(await refused(app, signed)).toMatchObject({ status: 409, error: { code: "stale" } });
+    });
+
+    it("a non-canonical signature is 401 bad_signature", async () => {
+      const app = createVerifierApp();
+      const signed = await taskFor(await chatInference());
+      expect(
+        await refused(app, { ...signed, signature: `${signed.signature.slice(0, 130)}00` }),
+      ).toMatchObject({
+        status: 401,
+        error: { code: "bad_signature" },
+      });
+    });
+
+    it("bad JSON, a malformed task and a non-JSON body are 400 malformed / 415", async () => {
+      const app = createVerifierApp();
+      expect(await refused(app, "{not json")).toMatchObject({
+        status: 400,
+        error: { code: "malformed" },
+      });
+      const signed = await taskFor(await chatInference());
+      const bad = { ...signed, task: { ...signed.task, issuedAt: "now" } };
+      expect(await refused(app, bad)).toMatchObject({
+        status: 400,
+        error: { code: "malformed", param: "task.issuedAt" },
+      });
+      expect(await refused(app, "x", { headers: { "content-type": "text/plain" } })).toMatchObject({
+        status: 415,
+        error: { code: "unsupported_media_type" },
+      });
+    });
+
+    it("counts every refusal by reason, and every verdict by outcome, in /v1/health", async () => {
+      const app = createVerifierApp();
+      const inference = await chatInference();
+      const { task } = await taskFor(inference);
+      await postTask(app, { task });
+      await postTask(app, await taskFor(inference, { coordinator: strangerAccount }));
+      await postTask(app, await taskFor(inference, { coordinator: strangerAccount }));
+      await postTask(
+        app,
+        await taskFor(inference, { changes: { verifier: strangerAccount.address } }),
+      );
+      await postTask(app, "nope");
+      expect((await postTask(app, await taskFor(inference))).status).toBe(200);
+      const health = (await (await app.request("/v1/health", {}, verifierEnv)).json()) as {
+        refused: Record<string, number>;
+        verdicts: Record<string, number>;
+      };
+      expect(health.refused).toMatchObject({
+        unsigned_task: 1,
+        wrong_coordinator: 2,
+        wrong_verifier: 1,
+        malformed: 1,
+        stale: 0,
+        bad_signature: 0,
+      });
+      expect(health.verdicts).toEqual({ valid: 1, invalid: 0, abstain: 0 });
+    });
+  });
+});

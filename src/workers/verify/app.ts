@@ -1,0 +1,105 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { notFound, VerityError } from "../../errors";
+import { verifyTask } from "../../protocol/verification-task";
+import { errorResponse } from "../infer/on-error";
+import { holdOpen } from "./hold-open";
+import { judgeTask } from "./judge-task";
+import { readSignedTask } from "./read-signed-task";
+import { taskRefusal } from "./task-refusal";
+import { verifierConfig } from "./verifier-config";
+import { isTaskRefusal, VerifierCounters } from "./verifier-counters";
+import { VERIFIER_VERSION } from "./verifier-version";
+
+/** Hono's type parameters for the verifier. */
+export interface VerifierHonoEnv {
+  Bindings: VerifyEnv;
+}
+
+/** The largest task accepted: a request, its answer (embeddings can be large) and a receipt. */
+export const MAX_TASK_BYTES = 16 * 1024 * 1024;
+
+/** How long the `silent` fault holds a task open before giving up (the client is long gone). */
+export const SILENT_HOLD_MS = 10 * 60 * 1000;
+
+/**
+ * The verifier's HTTP surface: `GET /v1/health` and `POST /v1/tasks`. Each app counts its own
+ * refusals and verdicts, so tests (and a coordinator's tests) can run several in one isolate.
+ */
+export function createVerifierApp() {
+  const counters = new VerifierCounters();
+  const app = new Hono<VerifierHonoEnv>();
+  app.onError((err, c) => {
+    if (c.req.path === "/v1/tasks" && err instanceof VerityError && isTaskRefusal(err.code)) {
+      counters.refuse(err.code);
+    }
+    return errorResponse(err);
+  });
+  app.notFound((c) => {
+    throw notFound(`Unknown route: ${c.req.method} ${c.req.path}`, "unknown_route");
+  });
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (_c, allowed) => {
+        throw new VerityError(`Method not allowed. Use ${allowed.join(", ")}.`, {
+          status: 405,
+          type: "invalid_request_error",
+          code: "method_not_allowed",
+          headers: { allow: allowed.join(", ") },
+        });
+      },
+    }),
+  );
+
+  app.get("/v1/health", (c) => {
+    const config = verifierConfig(c.env);
+    return c.json({
+      address: config.account.address,
+      version: VERIFIER_VERSION,
+      policyHash: config.policyHash,
+      models: config.reExecutable,
+      coordinator: config.coordinator,
+      faultMode: config.faultMode || null,
+      policy: config.policy,
+      ...counters.snapshot(),
+    });
+  });
+
+  app.post(
+    "/v1/tasks",
+    bodyLimit({
+      maxSize: MAX_TASK_BYTES,
+      onError: () => {
+        throw taskRefusal("too_large", `The task is larger than the ${MAX_TASK_BYTES} byte limit.`);
+      },
+    }),
+    async (c) => {
+      const config = verifierConfig(c.env);
+      const signed = await readSignedTask(c);
+      const accepted = await verifyTask(signed, {
+        coordinator: config.coordinator,
+        self: config.account.address,
+        now: Date.now(),
+        maxAgeMs: config.taskMaxAgeMs,
+      });
+      if (!accepted.ok) throw taskRefusal(accepted.reason, accepted.message);
+      if (config.faultMode === "silent") {
+        await holdOpen(SILENT_HOLD_MS, c.req.raw.signal);
+        throw new VerityError(
+          "This verifier is in the silent fault mode and never answers tasks.",
+          {
+            status: 504,
+            type: "service_unavailable",
+            code: "silent_fault_mode",
+          },
+        );
+      }
+      const verdict = await judgeTask(accepted.task, config);
+      counters.verdicts[verdict.outcome]++;
+      return c.json(verdict);
+    },
+  );
+  return app;
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import { createVerificationPolicy } from "../../protocol";
+import type { VerificationTask } from "../../protocol/verification-task";
+import { checkRules } from "./check-rules";
+
+const policy = createVerificationPolicy({
+  inferenceNodes: [],
+  maxResponseChars: 5,
+  denyPatterns: ["forbidden"],
+});
+
+// checkRules reads only request, response and usage; the rest of the task is irrelevant here.
+const task = (fields: Pick<VerificationTask, "request" | "response" | "usage">) =>
+  fields as VerificationTask;
+
+const embedding = (embeddings: number[][], input = ["a", "b"]) =>
+  task({
+    request: { kind: "embedding", model: "verity-embed-1", input },
+    response: { kind: "embedding", embeddings },
+    usage: { prompt_tokens: 2, completion_tokens: 0 },
+  });
+
+const chat = (
+  content: string,
+  changes: { max_tokens?: number; stop?: string[]; completion_tokens?: number } = {},
+) =>
+  task({
+    request: {
+      kind: "chat",
+      model: "verity-ngram-1",
+      messages: [{ role: "user", content: "hi" }],
+      temperature: 1,
+      top_p: 1,
+      max_tokens: changes.max_tokens ?? 10,
+      seed: 1,
+      stop: changes.stop ?? [],
+    },
+    response: { kind: "chat", content, finish_reason: "stop" },
+    usage: { prompt_tokens: 2, completion_tokens: changes.completion_tokens ?? 3 },
+  });
+
+describe("checkRules", () => {
+  it("passes a well-formed answer", () => {
+    expect(checkRules(chat("fine"), policy)).toEqual({
+      check: "rules@1",
+      status: "pass",
+      reason: "ok",
+    });
+    expect(
+      checkRules(
+        embedding([
+          [1, 0],
+          [0, 1],
+        ]),
+        policy,
+      ).status,
+    ).toBe("pass");
+  });
+
+  it("counts length in code points, so an emoji is one character", () => {
+    expect(checkRules(chat("🚀🚀🚀🚀🚀"), policy).status).toBe("pass");
+    expect(checkRules(chat("🚀🚀🚀🚀🚀🚀"), policy).reason).toBe("response_too_long");
+  });
+
+  it("matches deny patterns case-insensitively", () => {
+    const p = createVerificationPolicy({
+      inferenceNodes: [],
+      maxResponseChars: 100,
+      denyPatterns: ["forbidden"],
+    });
+    expect(checkRules(chat("It is FORBIDDEN."), p).reason).toBe("denied_content");
+  });
+
+  it("reports the first broken rule: usage before stop sequences before length", () => {
+    expect(
+      checkRules(chat("a STOP b and more", { stop: ["STOP"], max_tokens: 2 }), policy).reason,
+    ).toBe("max_tokens_exceeded");
+    expect(checkRules(chat("a STOP b and more", { stop: ["STOP"] }), policy).reason).toBe(
+      "stop_sequence_in_content",
+    );
+  });
+
+  it("fails vectors of unequal or zero dimension, non-finite values, and a kind mismatch", () => {
+    expect(checkRules(embedding([[1, 0], [1]]), policy).reason).toBe(
+      "embedding_dimension_mismatch",
+    );
+    expect(checkRules(embedding([[], []]), policy).reason).toBe("embedding_dimension_mismatch");
+    expect(
+      checkRules(
+        embedding([
+          [1, 0],
+          [Number.NaN, 0],
+        ]),
+        policy,
+      ).reason,
+    ).toBe("embedding_not_finite");
+    expect(checkRules(embedding([[1, 0]]), policy).reason).toBe("embedding_count_mismatch");
+    const mixed = task({ ...chat("x"), response: { kind: "embedding", embeddings: [[1]] } });
+    expect(checkRules(mixed, policy)).toMatchObject({ status: "fail", reason: "kind_mismatch" });
+  });
+});

@@ -1,0 +1,104 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { recoverVerdictSigner, type Verdict, verifyHeartbeat, verifyVerdict } from "../../protocol";
+import { createVerifierApp } from "./app";
+import { sendHeartbeat } from "./send-heartbeat";
+import {
+  embeddingInference,
+  postTask,
+  strangerAccount,
+  taskFor,
+  verifierAddress,
+  verifierEnv,
+} from "./test-inference";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("fault modes", () => {
+  it("always-invalid signs 'invalid' with its real key though every check passed", async () => {
+    const res = await postTask(createVerifierApp(), await taskFor(await embeddingInference()), {
+      FAULT_MODE: "always-invalid",
+    });
+    expect(res.status).toBe(200);
+    const verdict = (await res.json()) as Verdict;
+    expect(verdict.outcome).toBe("invalid");
+    expect(verdict.checks.every((c) => c.status === "pass")).toBe(true);
+    expect(await verifyVerdict(verdict)).toMatchObject({ ok: true, signer: verifierAddress });
+  });
+
+  it("silent accepts a task and never answers it while the caller waits", async () => {
+    const app = createVerifierApp();
+    const abort = new AbortController();
+    const answer = postTask(
+      app,
+      await taskFor(await embeddingInference()),
+      { FAULT_MODE: "silent" },
+      {
+        signal: abort.signal,
+      },
+    );
+    const timeout = new Promise((resolve) => setTimeout(() => resolve("still waiting"), 500));
+    expect(await Promise.race([answer, timeout])).toBe("still waiting");
+    // The caller gives up (as the coordinator's deadline does); only then does the handler end.
+    abort.abort();
+    const res = await answer;
+    expect(res.status).toBe(504);
+    const health = (await (
+      await app.request("/v1/health", {}, { ...verifierEnv, FAULT_MODE: "silent" })
+    ).json()) as {
+      verdicts: Record<string, number>;
+      faultMode: string;
+    };
+    expect(health.faultMode).toBe("silent");
+    expect(health.verdicts).toEqual({ valid: 0, invalid: 0, abstain: 0 });
+  });
+
+  it("silent still refuses a task from another coordinator at once", async () => {
+    const res = await postTask(
+      createVerifierApp(),
+      await taskFor(await embeddingInference(), { coordinator: strangerAccount }),
+      { FAULT_MODE: "silent" },
+    );
+    expect(res.status).toBe(403);
+  });
+
+  it("wrong-key signs verdicts in its registered name with a key that is not its registered one", async () => {
+    const res = await postTask(createVerifierApp(), await taskFor(await embeddingInference()), {
+      FAULT_MODE: "wrong-key",
+    });
+    expect(res.status).toBe(200);
+    const verdict = (await res.json()) as Verdict;
+    expect(verdict.verifier).toBe(verifierAddress);
+    expect(verdict.outcome).toBe("valid");
+    expect(await verifyVerdict(verdict)).toMatchObject({ ok: false, reason: "signer_mismatch" });
+    expect(await recoverVerdictSigner(verdict)).not.toBe(verifierAddress);
+  });
+
+  it("wrong-key signs heartbeats with that same other key", async () => {
+    const bodies: unknown[] = [];
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      bodies.push(await new Request(input, init).json());
+      return Response.json({ ok: true });
+    });
+    expect((await sendHeartbeat({ ...verifierEnv, FAULT_MODE: "wrong-key" })).ok).toBe(true);
+    const result = await verifyHeartbeat(bodies[0]);
+    expect(result).toMatchObject({ ok: false, reason: "signer_mismatch" });
+    const verdict = (await (
+      await postTask(createVerifierApp(), await taskFor(await embeddingInference()), {
+        FAULT_MODE: "wrong-key",
+      })
+    ).json()) as Verdict;
+    expect(result.ok ? "" : result.message).toContain(await recoverVerdictSigner(verdict));
+  });
+
+  it("an unknown FAULT_MODE is a 503 misconfiguration, not a silent default", async () => {
+    const res = await createVerifierApp().request(
+      "/v1/health",
+      {},
+      { ...verifierEnv, FAULT_MODE: "sometimes" },
+    );
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: { code: "verifier_misconfigured" } });
+  });
+});

@@ -1,0 +1,42 @@
+import { receiptDigest } from "../../protocol/receipt";
+import {
+  checksDigest,
+  signVerdict,
+  type UnsignedVerdict,
+  type Verdict,
+  verdictDigest,
+  verdictOutcome,
+} from "../../protocol/verdict";
+import type { VerificationTask } from "../../protocol/verification-task";
+import { checkReExecution } from "./check-re-execution";
+import { checkReceiptIntegrity } from "./check-receipt-integrity";
+import { checkRules } from "./check-rules";
+import type { VerifierConfig } from "./verifier-config";
+
+/**
+ * Runs the policy's checks on an accepted task and signs the verdict. Re-execution is skipped
+ * (`integrity_failed`) when the receipt does not hold: re-running a request the receipt does
+ * not commit to proves nothing, and the verdict is invalid anyway.
+ */
+export async function judgeTask(task: VerificationTask, config: VerifierConfig): Promise<Verdict> {
+  const integrity = await checkReceiptIntegrity(task, config.policy);
+  const rules = checkRules(task, config.policy);
+  const reExecution =
+    integrity.status === "pass"
+      ? await checkReExecution(task, config.policy, config.models)
+      : { check: "re-execution@1", status: "skip" as const, reason: "integrity_failed" };
+  const checks = [integrity, rules, reExecution];
+  const unsigned: UnsignedVerdict = {
+    version: 1,
+    inferenceId: task.inferenceId,
+    receiptDigest: receiptDigest(task.receipt),
+    outcome: config.faultMode === "always-invalid" ? "invalid" : verdictOutcome(checks),
+    checks,
+    checksDigest: checksDigest(checks),
+    policyHash: config.policyHash,
+    verifier: config.account.address,
+  };
+  if (config.signer === config.account) return signVerdict(unsigned, config.account);
+  // wrong-key fault: the verdict names the registered address but another key signs it.
+  return { ...unsigned, signature: await config.signer.sign({ hash: verdictDigest(unsigned) }) };
+}

@@ -1,0 +1,40 @@
+import type { Context } from "hono";
+import { type SignedTask, SignedTask as SignedTaskSchema } from "../../protocol/verification-task";
+import { taskRefusal } from "./task-refusal";
+
+/**
+ * Reads and validates the body of `POST /v1/tasks`: 415 `unsupported_media_type` unless JSON,
+ * 400 `malformed` for bad JSON or a body that is not a `SignedTask` (with the field at fault as
+ * `param`), 401 `unsigned_task` for a task without a signature.
+ */
+export async function readSignedTask(c: Context): Promise<SignedTask> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^application\/json\b/i.test(type)) {
+    throw taskRefusal(
+      "unsupported_media_type",
+      `Unsupported content type '${type || "(none)"}'. Send the task as JSON with 'Content-Type: application/json'.`,
+    );
+  }
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw taskRefusal("malformed", "The body is not valid JSON.");
+  }
+  const parsed = SignedTaskSchema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  if (typeof body === "object" && body !== null && !("signature" in body)) {
+    throw taskRefusal(
+      "unsigned_task",
+      "The task is not signed: tasks are accepted only with the coordinator's signature.",
+      "signature",
+    );
+  }
+  const issue = parsed.error.issues[0];
+  const param = issue?.path.length ? issue.path.join(".") : null;
+  throw taskRefusal(
+    "malformed",
+    `The body is not a signed verification task${param ? `: '${param}'` : ""}: ${issue?.message ?? "invalid"}.`,
+    param,
+  );
+}

@@ -1,0 +1,163 @@
+// Test support: inferences made the way the gateway makes them (reference backend, normalised
+// request, float32 embeddings, receipt signed by the node) and tasks signed by the coordinator.
+import { env } from "cloudflare:workers";
+import { privateKeyToAccount } from "viem/accounts";
+import type { ModelInfo } from "../../backends/backend";
+import { REFERENCE_MODELS, referenceBackend } from "../../backends/reference/index";
+import { newInferenceId } from "../../protocol/inference-id";
+import { type Receipt, signReceipt } from "../../protocol/receipt";
+import {
+  type NormalizedChatRequest,
+  type NormalizedEmbeddingRequest,
+  type NormalizedRequest,
+  requestHash,
+} from "../../protocol/request";
+import { type ResponseContent, responseHash } from "../../protocol/response";
+import {
+  type SignedTask,
+  signTask,
+  type TaskUsage,
+  type VerificationTask,
+} from "../../protocol/verification-task";
+import type { createVerifierApp } from "./app";
+
+// anvil's well-known test keys (see vitest.verify.config.ts).
+export const nodeAccount = privateKeyToAccount(
+  "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+);
+export const coordinatorAccount = privateKeyToAccount(
+  "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+);
+/** anvil #6: a key nobody configured. */
+export const strangerAccount = privateKeyToAccount(
+  "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+);
+export const verifierEnv: VerifyEnv = env;
+export const verifierAddress = privateKeyToAccount(
+  verifierEnv.VERIFIER_KEY as `0x${string}`,
+).address;
+
+export interface Inference {
+  request: NormalizedRequest;
+  response: ResponseContent;
+  usage: TaskUsage;
+  backend: string;
+}
+
+const model = (id: string): ModelInfo => {
+  const found = REFERENCE_MODELS.find((m) => m.id === id);
+  if (!found) throw new Error(`no reference model ${id}`);
+  return found;
+};
+
+/** A chat completion by the reference backend, recorded as the gateway records it. */
+export async function chatInference(
+  changes: Partial<NormalizedChatRequest> = {},
+): Promise<Inference> {
+  const request: NormalizedChatRequest = {
+    kind: "chat",
+    model: "verity-ngram-1",
+    messages: [{ role: "user", content: "Tell me about rivers and the sea." }],
+    temperature: 0.7,
+    top_p: 1,
+    max_tokens: 24,
+    seed: 42,
+    stop: [],
+    ...changes,
+  };
+  const { kind: _, ...input } = request;
+  let content = "";
+  for await (const event of referenceBackend.chat(model(request.model), input)) {
+    if (event.type === "delta") {
+      content += event.text;
+      continue;
+    }
+    return {
+      request,
+      response: { kind: "chat", content, finish_reason: event.finishReason },
+      usage: {
+        prompt_tokens: event.usage.promptTokens,
+        completion_tokens: event.usage.completionTokens,
+      },
+      backend: "reference",
+    };
+  }
+  throw new Error("the reference backend did not finish");
+}
+
+/** An embedding by the reference backend, rounded to float32 as the gateway does. */
+export async function embeddingInference(
+  input = ["rivers run to the sea", "a quiet harbour"],
+): Promise<Inference> {
+  const request: NormalizedEmbeddingRequest = { kind: "embedding", model: "verity-embed-1", input };
+  const result = await referenceBackend.embed(model(request.model), input);
+  return {
+    request,
+    response: { kind: "embedding", embeddings: result.embeddings.map((v) => v.map(Math.fround)) },
+    usage: { prompt_tokens: result.usage.promptTokens, completion_tokens: 0 },
+    backend: "reference",
+  };
+}
+
+/** The receipt `node` signs for `inference`, exactly as the gateway signs it. */
+export function signInference(
+  inference: Inference,
+  options: { node?: typeof nodeAccount; inferenceId?: string } = {},
+): Promise<Receipt> {
+  const node = options.node ?? nodeAccount;
+  return signReceipt(
+    {
+      version: 1,
+      inferenceId: options.inferenceId ?? newInferenceId(),
+      model: inference.request.model,
+      backend: inference.backend,
+      requestHash: requestHash(inference.request),
+      responseHash: responseHash(inference.response),
+      createdAt: Date.now(),
+      node: node.address,
+    },
+    node,
+  );
+}
+
+/** A task for `inference`: by default signed by the configured coordinator, for this verifier, now. */
+export async function taskFor(
+  inference: Inference,
+  options: {
+    receipt?: Receipt;
+    coordinator?: typeof coordinatorAccount;
+    changes?: Partial<VerificationTask>;
+  } = {},
+): Promise<SignedTask> {
+  const receipt = options.receipt ?? (await signInference(inference));
+  const task: VerificationTask = {
+    inferenceId: receipt.inferenceId,
+    request: inference.request,
+    response: inference.response,
+    usage: inference.usage,
+    receipt,
+    verifier: verifierAddress,
+    issuedAt: Date.now(),
+    ...options.changes,
+  };
+  return signTask(task, options.coordinator ?? coordinatorAccount);
+}
+
+/** Posts a body to `/v1/tasks` of `app`, with `env` overrides. */
+export function postTask(
+  app: ReturnType<typeof createVerifierApp>,
+  body: unknown,
+  overrides: Partial<VerifyEnv> = {},
+  init: RequestInit = {},
+) {
+  return app.request(
+    "/v1/tasks",
+    {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+      ...init,
+    },
+    { ...verifierEnv, ...overrides },
+  );
+}
