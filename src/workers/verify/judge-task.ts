@@ -1,3 +1,4 @@
+import { CHECKS } from "../../protocol/policy";
 import { receiptDigest } from "../../protocol/receipt";
 import {
   checksDigest,
@@ -24,7 +25,7 @@ export async function judgeTask(task: VerificationTask, config: VerifierConfig):
   const reExecution =
     integrity.status === "pass"
       ? await checkReExecution(task, config.policy, config.models)
-      : { check: "re-execution@1", status: "skip" as const, reason: "integrity_failed" };
+      : { check: CHECKS.reExecution, status: "skip" as const, reason: "integrity_failed" };
   const checks = [integrity, rules, reExecution];
   const unsigned: UnsignedVerdict = {
     version: 1,
