@@ -91,6 +91,9 @@ export function gatewayService(options: GatewayOptions): Service {
 
     isNoise: (line) => NOISE.some((pattern) => pattern.test(line)),
 
+    // wrangler dev stays up after a failed build, waiting for a fix; at start that is an error.
+    isFatalAtStart: (line) => /\[ERROR\] Build failed/.test(line),
+
     // The dev key is stored while wrangler dev boots: both take about a second.
     async ready(ctx) {
       await Promise.all([storeDevKey(ctx), answers(ctx)]);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { stripVTControlCharacters } from "node:util";
 import { loadOrCreateDevSecrets } from "./dev-secrets.ts";
 import { gatewayService } from "./gateway-service.ts";
@@ -104,15 +105,17 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
       const ctx: ServiceContext = { stateDir, secrets, info: { ...info }, signal, log };
       await service.prepare?.(ctx);
       signal.throwIfAborted();
+      const fatal = Promise.withResolvers<void>();
       const group = await ProcessGroup.start(service.name, service.process(ctx), {
         onLine: (line) => {
           const plain = stripVTControlCharacters(line);
+          if (service.isFatalAtStart?.(plain)) fatal.resolve();
           if (!service.isNoise?.(plain)) log(`[${service.name}] ${color ? line : plain}`);
         },
       });
       groups.push({ service: service.name, group });
       await lock.add(service.name, group.pid);
-      await waitUntilReady(service, ctx, group, options.readyTimeoutMs ?? 120_000);
+      await waitUntilReady(service, ctx, group, fatal.promise, options.readyTimeoutMs ?? 120_000);
       Object.assign(info, service.info(ctx));
     }
     const complete: LocalNetworkInfo = {
@@ -151,6 +154,7 @@ async function waitUntilReady(
   service: Service,
   ctx: ServiceContext,
   group: ProcessGroup,
+  fatal: Promise<void>,
   timeoutMs: number,
 ): Promise<void> {
   const giveUp = new AbortController();
@@ -163,6 +167,14 @@ async function waitUntilReady(
         throw toolFailure(
           describeFailure({ service: service.name, exit, lastLines: group.lastLines() }),
           "service_exited",
+        );
+      }),
+      fatal.then(async () => {
+        await sleep(500); // the lines that explain the error follow it
+        const lines = group.lastLines().map((line) => `  ${stripVTControlCharacters(line)}`);
+        throw toolFailure(
+          `${service.name} failed to start:\n${lines.join("\n")}`,
+          "service_failed",
         );
       }),
     ]);

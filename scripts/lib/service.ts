@@ -27,6 +27,8 @@ export interface Service {
   process(ctx: ServiceContext): ProcessSpec;
   /** Output lines to drop as noise; everything else is shown. */
   isNoise?(line: string): boolean;
+  /** Output lines that mean the service will not come up (a build error): starting stops there. */
+  isFatalAtStart?(line: string): boolean;
   /** Resolves once the service answers. Polls until `ctx.signal` aborts. */
   ready(ctx: ServiceContext): Promise<void>;
   /** The fields this service adds to local.json. */
