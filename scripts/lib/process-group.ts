@@ -102,16 +102,19 @@ export class ProcessGroup {
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
-    await Promise.race([
-      once(child, "spawn"),
-      once(child, "error").then(([err]) => {
-        throw toolFailure(
-          `Could not start ${name} (${spec.command}): ${(err as Error).message}. Did \`npm install\` run?`,
-          "process_not_started",
-          { cause: err },
-        );
-      }),
-    ]);
+    // (events.once would reject on "error" itself, losing the message below.)
+    await new Promise<void>((resolve, reject) => {
+      child.once("spawn", resolve);
+      child.once("error", (err) =>
+        reject(
+          toolFailure(
+            `Could not start ${name} (${spec.command}): ${err.message}. Did \`npm install\` run?`,
+            "process_not_started",
+            { cause: err },
+          ),
+        ),
+      );
+    });
     if (child.pid === undefined) {
       throw toolFailure(`Could not start ${name} (${spec.command}).`, "process_not_started");
     }

@@ -78,7 +78,7 @@ export class RunLock {
   /** Takes the lock, clearing what a crashed earlier run left; fails if a live run holds it. */
   static async acquire(stateDir: string): Promise<{ lock: RunLock; cleanedUp: string[] }> {
     const previous = await readRunRecord(stateDir);
-    if (previous && previous.pid !== process.pid && isProcessAlive(previous.pid)) {
+    if (previous && isProcessAlive(previous.pid)) {
       throw conflict(
         `A local network is already running on ${stateDir} (pid ${previous.pid}). Stop it first, or pass --state-dir.`,
         "state_dir_in_use",

@@ -1,0 +1,35 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { privateKeyToAddress } from "viem/accounts";
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { VerityError } from "../../src/errors.ts";
+import { devSecretsPath, inferenceNodeAddress, loadOrCreateDevSecrets } from "./dev-secrets.ts";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "verity-secrets-"));
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+it("makes a node key and an API key on first use, in a file only the owner can read", async () => {
+  const { secrets, created } = await loadOrCreateDevSecrets(dir);
+  expect(created).toBe(true);
+  expect(secrets.inferenceNodeKey).toMatch(/^0x[0-9a-f]{64}$/);
+  expect(secrets.apiKey).toMatch(/^vty_[0-9A-Za-z]{32}$/);
+  expect(secrets.apiKeyId).toMatch(/^key_[0-9a-f]{20}$/);
+  expect((await stat(devSecretsPath(dir))).mode & 0o777).toBe(0o600);
+  expect(inferenceNodeAddress(secrets)).toBe(privateKeyToAddress(secrets.inferenceNodeKey));
+});
+
+it("gives back the same secrets on later starts", async () => {
+  const first = await loadOrCreateDevSecrets(dir);
+  const second = await loadOrCreateDevSecrets(dir);
+  expect(second).toEqual({ secrets: first.secrets, created: false });
+});
+
+it("refuses a damaged file instead of silently replacing the keys", async () => {
+  await writeFile(devSecretsPath(dir), '{"inferenceNodeKey":"0x12"}');
+  await expect(loadOrCreateDevSecrets(dir)).rejects.toBeInstanceOf(VerityError);
+  expect(await readFile(devSecretsPath(dir), "utf8")).toBe('{"inferenceNodeKey":"0x12"}');
+});
