@@ -23,7 +23,9 @@ const ApiKey = z.string().optional();
  * Reads `OPENAI_COMPAT_URL`, `OPENAI_COMPAT_MODELS` and the optional secret
  * `OPENAI_COMPAT_API_KEY`. Throws a `ConfigurationError` for a malformed URL or model list.
  */
-export function openAiCompatibleConfigFromEnv(env: Env): OpenAiCompatibleConfig {
+export function openAiCompatibleConfigFromEnv(
+  env: Pick<Env, "OPENAI_COMPAT_URL" | "OPENAI_COMPAT_MODELS">,
+): OpenAiCompatibleConfig {
   const baseUrl = env.OPENAI_COMPAT_URL.trim();
   if (baseUrl && !URL.canParse(baseUrl)) {
     throw new ConfigurationError(`OPENAI_COMPAT_URL is not a URL: '${baseUrl}'.`);
@@ -39,7 +41,7 @@ export function openAiCompatibleConfigFromEnv(env: Env): OpenAiCompatibleConfig 
 }
 
 /** The optional secret `OPENAI_COMPAT_API_KEY`; undefined when unset or blank. */
-export function openAiCompatibleApiKey(env: Env): string | undefined {
+export function openAiCompatibleApiKey(env: object): string | undefined {
   const apiKey = ApiKey.safeParse(Reflect.get(env, "OPENAI_COMPAT_API_KEY"));
   if (!apiKey.success) throw new ConfigurationError("OPENAI_COMPAT_API_KEY must be a string.");
   return apiKey.data?.trim() || undefined;

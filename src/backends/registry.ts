@@ -41,7 +41,13 @@ const isBackendName = (name: string): name is BackendName =>
  * `OPENAI_COMPAT_*`, one id served by two backends) throws a `ConfigurationError` on the first
  * call; it is not cached, so every request reports it until the configuration is fixed.
  */
-export function createModelRegistry(env: Env): ModelRegistry {
+/** The settings a registry reads; every worker that serves or re-executes models has them. */
+export type RegistryEnv = Pick<
+  Env,
+  "BACKENDS" | "AI" | "OPENAI_COMPAT_URL" | "OPENAI_COMPAT_MODELS"
+>;
+
+export function createModelRegistry(env: RegistryEnv): ModelRegistry {
   const key: CacheKey = [
     env.BACKENDS,
     env.AI,
@@ -58,7 +64,7 @@ export function createModelRegistry(env: Env): ModelRegistry {
 type CacheKey = readonly unknown[];
 let cached: { key: CacheKey; registry: ModelRegistry } | undefined;
 
-function buildRegistry(env: Env): ModelRegistry {
+function buildRegistry(env: RegistryEnv): ModelRegistry {
   const served = new Map<string, { model: ModelInfo; backend: Backend }>();
   const unavailable = new Map<string, () => VerityError>();
   const owner = new Map<string, BackendName>();

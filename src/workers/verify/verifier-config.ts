@@ -100,9 +100,6 @@ function buildPolicy(env: VerifyEnv): VerificationPolicy {
 
 function buildModels(env: VerifyEnv): ModelRegistry {
   try {
-    // @ts-expect-error createModelRegistry is typed with the gateway's `Env`, though it reads
-    // only BACKENDS, AI and OPENAI_COMPAT_*, which VerifyEnv has too. Remove this once the
-    // registry takes just those fields.
     const models: ModelRegistry = createModelRegistry(env);
     models.list();
     return models;
