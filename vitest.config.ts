@@ -18,7 +18,7 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-      exclude: ["test/e2e/**"],
+      exclude: ["test/e2e/**", "src/workers/verify/**"],
       setupFiles: ["./test/apply-migrations.ts"],
     },
   };

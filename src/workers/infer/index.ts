@@ -1,6 +1,9 @@
-import { DurableObject } from "cloudflare:workers";
-import { Hono } from "hono";
-export class RateLimiter extends DurableObject<Env> {}
-const app = new Hono<{ Bindings: Env }>();
-app.get("/", (c) => c.text("ok"));
-export default app;
+import { createGatewayApp } from "./app";
+
+export { RateLimiter } from "../../durable/rate-limiter";
+
+const app = createGatewayApp();
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;

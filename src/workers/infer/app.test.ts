@@ -1,0 +1,178 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createTestKey, gatewayFetch } from "../../../test/gateway";
+
+let key: string;
+beforeAll(async () => {
+  ({ key } = await createTestKey());
+});
+
+const messages = [{ role: "user", content: "hello" }];
+
+async function expectError(res: Response, status: number, param: string | null, code?: string) {
+  expect(res.status).toBe(status);
+  const body = (await res.json()) as { error: Record<string, unknown> };
+  expect(Object.keys(body.error).sort()).toEqual(["code", "message", "param", "type"]);
+  expect(body.error.param).toBe(param);
+  if (code) expect(body.error.code).toBe(code);
+  expect(String(body.error.message)).not.toMatch(/\bat .*\.(ts|js):\d+/);
+  return body.error;
+}
+
+describe("authentication", () => {
+  it("refuses a request without a key with 401", async () => {
+    const res = await gatewayFetch("/v1/models");
+    await expectError(res, 401, null, "missing_api_key");
+    expect(res.headers.get("www-authenticate")).toContain("Bearer");
+  });
+
+  it("refuses an unknown key with 401", async () => {
+    await expectError(
+      await gatewayFetch("/v1/models", { key: "vty_nope" }),
+      401,
+      null,
+      "invalid_api_key",
+    );
+  });
+
+  it("refuses a revoked key with 401", async () => {
+    const revoked = await createTestKey();
+    expect((await gatewayFetch("/v1/models", { key: revoked.key })).status).toBe(200);
+    await env.DB.prepare("update api_keys set revoked_at = ? where id = ?")
+      .bind(Date.now(), revoked.id)
+      .run();
+    await expectError(
+      await gatewayFetch("/v1/models", { key: revoked.key }),
+      401,
+      null,
+      "invalid_api_key",
+    );
+  });
+
+  it("stores keys only as hashes", async () => {
+    const { key: fresh, id } = await createTestKey();
+    const row = await env.DB.prepare("select * from api_keys where id = ?").bind(id).first();
+    expect(JSON.stringify(row)).not.toContain(fresh);
+  });
+});
+
+describe("rate limit", () => {
+  it("answers 429 with retry-after once a key is over its limit", async () => {
+    const limited = await createTestKey({ rateLimitPerMinute: 3 });
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 5; i++) {
+      last = await gatewayFetch("/v1/models", { key: limited.key });
+      statuses.push(last.status);
+      if (last.status === 200) await last.body?.cancel();
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    const error = await expectError(last as Response, 429, null, "rate_limit_exceeded");
+    expect(error.type).toBe("rate_limit_error");
+    expect(Number(last?.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    // Another key has its own bucket.
+    expect((await gatewayFetch("/v1/models", { key })).status).toBe(200);
+  });
+
+  it("reports the limit and what remains on success", async () => {
+    const res = await gatewayFetch("/v1/models", { key });
+    expect(res.headers.get("x-ratelimit-limit-requests")).toBe("10000");
+    expect(Number(res.headers.get("x-ratelimit-remaining-requests"))).toBeGreaterThan(0);
+  });
+});
+
+describe("request errors", () => {
+  const post = (body: BodyInit, contentType = "application/json") =>
+    gatewayFetch("/v1/chat/completions", {
+      method: "POST",
+      key,
+      body,
+      headers: { "content-type": contentType },
+    });
+
+  it("answers malformed JSON with 400", async () => {
+    await expectError(await post("{not json"), 400, null, "invalid_json");
+  });
+
+  it("names the invalid field in param", async () => {
+    const cases: [unknown, string][] = [
+      [{ messages }, "model"],
+      [{ model: "verity-ngram-1" }, "messages"],
+      [{ model: "verity-ngram-1", messages: [{ role: "robot", content: "x" }] }, "messages.0.role"],
+      [{ model: "verity-ngram-1", messages, temperature: 3 }, "temperature"],
+      [{ model: "verity-ngram-1", messages, max_tokens: 0 }, "max_tokens"],
+      [{ model: "verity-ngram-1", messages, seed: -1 }, "seed"],
+      [{ model: "verity-ngram-1", messages, stop: ["a", "b", "c", "d", "e"] }, "stop"],
+      [{ model: "verity-ngram-1", messages, n: 2 }, "n"],
+      [
+        { model: "verity-ngram-1", messages, stream_options: { include_usage: true } },
+        "stream_options",
+      ],
+      [{ model: "verity-ngram-1", messages, tools: [] }, "tools"],
+    ];
+    for (const [body, param] of cases) {
+      await expectError(await post(JSON.stringify(body)), 400, param);
+    }
+  });
+
+  it("answers an unknown model with 404 naming the model param", async () => {
+    await expectError(
+      await post(JSON.stringify({ model: "gpt-nope", messages })),
+      404,
+      "model",
+      "model_not_found",
+    );
+  });
+
+  it("refuses an embedding model on the chat route, and a chat model on embeddings, with 400", async () => {
+    await expectError(
+      await post(JSON.stringify({ model: "verity-embed-1", messages })),
+      400,
+      "model",
+    );
+    const res = await gatewayFetch("/v1/embeddings", {
+      method: "POST",
+      key,
+      json: { model: "verity-ngram-1", input: "x" },
+    });
+    await expectError(res, 400, "model");
+  });
+
+  it("answers a body over 1 MiB with 413", async () => {
+    const big = JSON.stringify({
+      model: "verity-ngram-1",
+      messages: [{ role: "user", content: "a".repeat(1_100_000) }],
+    });
+    await expectError(await post(big), 413, null, "request_too_large");
+  });
+
+  it("answers a non-JSON content type with 415", async () => {
+    await expectError(
+      await post("model=x", "application/x-www-form-urlencoded"),
+      415,
+      null,
+      "unsupported_media_type",
+    );
+  });
+
+  it("answers a wrong method with 405 and an Allow header", async () => {
+    const res = await gatewayFetch("/v1/chat/completions", { key });
+    await expectError(res, 405, null, "method_not_allowed");
+    expect(res.headers.get("allow")).toContain("POST");
+  });
+
+  it("answers an unknown route with 404 in OpenAI's shape", async () => {
+    await expectError(await gatewayFetch("/v1/nothing-here", { key }), 404, null, "unknown_route");
+    await expectError(await gatewayFetch("/nothing-here"), 404, null, "unknown_route");
+  });
+});
+
+describe("GET /health", () => {
+  it("is public and names the inference node", async () => {
+    const res = await gatewayFetch("/health");
+    expect(await res.json()).toMatchObject({
+      status: "ok",
+      node: expect.stringMatching(/^0x[0-9a-fA-F]{40}$/),
+    });
+  });
+});

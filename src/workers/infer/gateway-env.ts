@@ -1,0 +1,7 @@
+import type { ApiKey } from "../../db/schema";
+
+/** Hono's type parameters for the gateway: the worker's bindings and per-request variables. */
+export interface GatewayEnv {
+  Bindings: Env;
+  Variables: { apiKey: ApiKey };
+}
