@@ -21,6 +21,8 @@ const gatewayGroup = async (stateDir: string) =>
   )?.pgid ?? 0;
 
 const quiet = () => {};
+// Well under the test timeout, so that a start that hangs still stops what it started.
+const readyTimeoutMs = 60_000;
 
 describe("startLocalNetwork", () => {
   let stateDir: string;
@@ -30,7 +32,12 @@ describe("startLocalNetwork", () => {
   afterAll(() => rm(stateDir, { recursive: true, force: true }));
 
   it("brings the gateway up, writes local.json, and stops leaving no process behind", async () => {
-    const network = await startLocalNetwork({ stateDir, port: await freePort(), log: quiet });
+    const network = await startLocalNetwork({
+      stateDir,
+      port: await freePort(),
+      log: quiet,
+      readyTimeoutMs,
+    });
     try {
       const { info } = network;
       expect(await readLocalJson(stateDir)).toEqual(info);
@@ -56,21 +63,36 @@ describe("startLocalNetwork", () => {
   });
 
   it("keeps its keys and its data across restarts", async () => {
-    const first = await startLocalNetwork({ stateDir, port: await freePort(), log: quiet });
-    const { apiKey, inferenceNode } = first.info;
-    const answer = await fetch(`${first.info.gatewayUrl}/v1/chat/completions`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
-      body: JSON.stringify({
-        model: "verity-ngram-1",
-        messages: [{ role: "user", content: "hi" }],
-        max_tokens: 4,
-      }),
+    const first = await startLocalNetwork({
+      stateDir,
+      port: await freePort(),
+      log: quiet,
+      readyTimeoutMs,
     });
-    const inferenceId = answer.headers.get("x-verity-inference-id");
-    await first.stop();
+    const { apiKey, inferenceNode } = first.info;
+    let inferenceId: string | null;
+    try {
+      const answer = await fetch(`${first.info.gatewayUrl}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "verity-ngram-1",
+          messages: [{ role: "user", content: "hi" }],
+          max_tokens: 4,
+        }),
+      });
+      expect(answer.status).toBe(200);
+      inferenceId = answer.headers.get("x-verity-inference-id");
+    } finally {
+      await first.stop();
+    }
 
-    const second = await startLocalNetwork({ stateDir, port: await freePort(), log: quiet });
+    const second = await startLocalNetwork({
+      stateDir,
+      port: await freePort(),
+      log: quiet,
+      readyTimeoutMs,
+    });
     try {
       expect(second.info).toMatchObject({ apiKey, inferenceNode });
       const stored = await fetch(`${second.info.gatewayUrl}/v1/inferences/${inferenceId}`, {
@@ -83,7 +105,12 @@ describe("startLocalNetwork", () => {
   });
 
   it("reports a service that dies while the network is up", async () => {
-    const network = await startLocalNetwork({ stateDir, port: await freePort(), log: quiet });
+    const network = await startLocalNetwork({
+      stateDir,
+      port: await freePort(),
+      log: quiet,
+      readyTimeoutMs,
+    });
     try {
       process.kill(-(await gatewayGroup(stateDir)), "SIGKILL");
       const failure = await network.failure;
@@ -100,16 +127,22 @@ describe("startLocalNetwork", () => {
       port: await freePort(),
       log: quiet,
     });
+    const second = startLocalNetwork({
+      stateDir,
+      port: await freePort(),
+      log: quiet,
+      readyTimeoutMs,
+    });
     try {
-      await expect(
-        startLocalNetwork({ stateDir, port: await freePort(), log: quiet }),
-      ).rejects.toMatchObject({
-        status: 409,
-        code: "state_dir_in_use",
-      });
+      await expect(second).rejects.toMatchObject({ status: 409, code: "state_dir_in_use" });
       // The refused start must not have disturbed the running one.
       expect((await fetch(`${network.info.gatewayUrl}/health`)).status).toBe(200);
     } finally {
+      // Should the second start wrongly succeed, it must not outlive the test.
+      await second.then(
+        (wrongly) => wrongly.stop(),
+        () => {},
+      );
       await network.stop();
     }
   });
@@ -119,9 +152,9 @@ describe("startLocalNetwork", () => {
     await once(squatter, "listening");
     const { port } = squatter.address() as { port: number };
     try {
-      await expect(startLocalNetwork({ stateDir, port, log: quiet })).rejects.toThrow(
-        `Port ${port}`,
-      );
+      await expect(
+        startLocalNetwork({ stateDir, port, log: quiet, readyTimeoutMs }),
+      ).rejects.toThrow(`Port ${port}`);
       await expect(stat(runRecordPath(stateDir))).rejects.toMatchObject({ code: "ENOENT" });
     } finally {
       squatter.close();
