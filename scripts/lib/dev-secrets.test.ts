@@ -4,7 +4,12 @@ import path from "node:path";
 import { privateKeyToAddress } from "viem/accounts";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { VerityError } from "../../src/errors.ts";
-import { devSecretsPath, inferenceNodeAddress, loadOrCreateDevSecrets } from "./dev-secrets.ts";
+import {
+  coordinatorAddress,
+  devSecretsPath,
+  inferenceNodeAddress,
+  loadOrCreateDevSecrets,
+} from "./dev-secrets.ts";
 
 let dir: string;
 beforeEach(async () => {
@@ -12,20 +17,33 @@ beforeEach(async () => {
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
-it("makes a node key and an API key on first use, in a file only the owner can read", async () => {
+it("makes node, coordinator and API keys on first use, in a file only the owner can read", async () => {
   const { secrets, created } = await loadOrCreateDevSecrets(dir);
-  expect(created).toBe(true);
+  expect(created.sort()).toEqual(["apiKey", "apiKeyId", "coordinatorKey", "inferenceNodeKey"]);
   expect(secrets.inferenceNodeKey).toMatch(/^0x[0-9a-f]{64}$/);
+  expect(secrets.coordinatorKey).toMatch(/^0x[0-9a-f]{64}$/);
+  expect(secrets.coordinatorKey).not.toBe(secrets.inferenceNodeKey);
   expect(secrets.apiKey).toMatch(/^vty_[0-9A-Za-z]{32}$/);
   expect(secrets.apiKeyId).toMatch(/^key_[0-9a-f]{20}$/);
   expect((await stat(devSecretsPath(dir))).mode & 0o777).toBe(0o600);
   expect(inferenceNodeAddress(secrets)).toBe(privateKeyToAddress(secrets.inferenceNodeKey));
+  expect(coordinatorAddress(secrets)).toBe(privateKeyToAddress(secrets.coordinatorKey));
 });
 
 it("gives back the same secrets on later starts", async () => {
   const first = await loadOrCreateDevSecrets(dir);
   const second = await loadOrCreateDevSecrets(dir);
-  expect(second).toEqual({ secrets: first.secrets, created: false });
+  expect(second).toEqual({ secrets: first.secrets, created: [] });
+});
+
+it("adds a secret that an older state directory lacks, keeping the others", async () => {
+  const { secrets } = await loadOrCreateDevSecrets(dir);
+  const { coordinatorKey: _dropped, ...older } = secrets;
+  await writeFile(devSecretsPath(dir), JSON.stringify(older));
+  const upgraded = await loadOrCreateDevSecrets(dir);
+  expect(upgraded.created).toEqual(["coordinatorKey"]);
+  expect(upgraded.secrets).toMatchObject(older);
+  expect(await loadOrCreateDevSecrets(dir)).toEqual({ secrets: upgraded.secrets, created: [] });
 });
 
 it("refuses a damaged file instead of silently replacing the keys", async () => {

@@ -11,34 +11,53 @@ import { writePrivateFile } from "./state-dir.ts";
 export interface DevSecrets {
   /** The gateway's `INFERENCE_NODE_KEY`: signs receipts. */
   inferenceNodeKey: Hex;
+  /** The gateway's `COORDINATOR_KEY`: signs the verification tasks sent to verifiers. */
+  coordinatorKey: Hex;
   /** A ready-to-use API key, stored in D1 only as its hash. */
   apiKey: string;
   apiKeyId: string;
 }
 
+const PrivateKey = z
+  .string()
+  .refine((v): v is Hex => isHex(v, { strict: true }) && v.length === 66, "not a 32-byte hex key");
+
+// Every secret is optional in the file: one that a newer version of the network needs is made
+// and added on the next start, and the ones already there are kept.
 const DevSecretsFile = z.object({
-  inferenceNodeKey: z
+  inferenceNodeKey: PrivateKey.optional(),
+  coordinatorKey: PrivateKey.optional(),
+  apiKey: z
     .string()
-    .refine((v): v is Hex => isHex(v) && v.length === 66, "not a 32-byte hex key"),
-  apiKey: z.string().regex(/^vty_[0-9A-Za-z]{32}$/),
-  apiKeyId: z.string().regex(/^key_[0-9a-f]{20}$/),
+    .regex(/^vty_[0-9A-Za-z]{32}$/, "not an API key")
+    .optional(),
+  apiKeyId: z
+    .string()
+    .regex(/^key_[0-9a-f]{20}$/, "not a key id")
+    .optional(),
 });
 
 export const devSecretsPath = (stateDir: string) => path.join(stateDir, "dev-secrets.json");
 
-/** The address that `secrets.inferenceNodeKey` signs as. */
+/** The address that `secrets.inferenceNodeKey` signs receipts as. */
 export const inferenceNodeAddress = (secrets: DevSecrets): Address =>
   privateKeyToAddress(secrets.inferenceNodeKey);
 
+/** The address that `secrets.coordinatorKey` signs verification tasks as. */
+export const coordinatorAddress = (secrets: DevSecrets): Address =>
+  privateKeyToAddress(secrets.coordinatorKey);
+
 /**
- * Reads the state directory's dev secrets, or makes and saves new ones (mode 0600) if there are
- * none. A file that exists but does not parse is an error, not a reason to make new keys: that
- * would silently orphan everything signed or stored with the old ones.
+ * Reads the state directory's dev secrets, making and saving (mode 0600) any that are missing:
+ * all of them on a first start. A file that exists but does not parse is an error, not a reason
+ * to make new keys: that would silently orphan everything signed or stored with the old ones.
+ * `created` names the secrets made by this call.
  */
 export async function loadOrCreateDevSecrets(
   stateDir: string,
-): Promise<{ secrets: DevSecrets; created: boolean }> {
+): Promise<{ secrets: DevSecrets; created: (keyof DevSecrets)[] }> {
   const file = devSecretsPath(stateDir);
+  let stored: z.infer<typeof DevSecretsFile> = {};
   let text: string | undefined;
   try {
     text = await readFile(file, "utf8");
@@ -46,26 +65,33 @@ export async function loadOrCreateDevSecrets(
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
   if (text !== undefined) {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const parsed = DevSecretsFile.safeParse(json);
+    const parsed = DevSecretsFile.safeParse(parseJson(text));
     if (!parsed.success) {
+      const issue = parsed.error.issues[0];
       throw conflict(
-        `${file} is damaged (${parsed.error.issues[0]?.message ?? "not JSON"}). Fix it, or delete the state directory to start afresh.`,
+        `${file} is damaged (${issue ? `${issue.path.join(".") || "file"}: ${issue.message}` : "not JSON"}). Fix it, or delete the state directory to start afresh.`,
         "dev_secrets_invalid",
       );
     }
-    return { secrets: parsed.data, created: false };
+    stored = parsed.data;
   }
   const secrets: DevSecrets = {
-    inferenceNodeKey: generatePrivateKey(),
-    apiKey: generateApiKey(),
-    apiKeyId: newApiKeyId(),
+    inferenceNodeKey: stored.inferenceNodeKey ?? generatePrivateKey(),
+    coordinatorKey: stored.coordinatorKey ?? generatePrivateKey(),
+    apiKey: stored.apiKey ?? generateApiKey(),
+    apiKeyId: stored.apiKeyId ?? newApiKeyId(),
   };
-  await writePrivateFile(file, `${JSON.stringify(secrets, null, 2)}\n`);
-  return { secrets, created: true };
+  const created = (Object.keys(secrets) as (keyof DevSecrets)[]).filter(
+    (name) => stored[name] === undefined,
+  );
+  if (created.length > 0) await writePrivateFile(file, `${JSON.stringify(secrets, null, 2)}\n`);
+  return { secrets, created };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -4,7 +4,7 @@ import { getAddress } from "viem";
 import { z } from "zod";
 import { insertApiKey } from "./api-key-store.ts";
 import { DATABASE_NAME } from "./d1.ts";
-import { inferenceNodeAddress } from "./dev-secrets.ts";
+import { coordinatorAddress, inferenceNodeAddress } from "./dev-secrets.ts";
 import { runCommandOrFail } from "./run-command.ts";
 import { toolFailure } from "./script-error.ts";
 import type { Service, ServiceContext } from "./service.ts";
@@ -25,23 +25,30 @@ const Health = z.object({ status: z.literal("ok"), node: z.string() });
 // What wrangler prints at --log-level warn that tells a developer nothing. Its debug log (in
 // the state directory) keeps everything.
 const NOISE = [/^\s*$/, /Logs were written to/];
+// Warnings dropped with their indented continuation lines. The cron only restarts rounds that
+// a crash kept from starting; locally, rounds start from requests.
+const NOISY_WARNINGS = [/\[WARNING\] Scheduled Workers are not automatically triggered/];
 
 /**
  * The gateway worker under `wrangler dev` (miniflare, offline), with D1 and Durable Objects
  * persisted in the state directory. It applies the D1 migrations before it starts and stores
- * the dev API key while it boots; the inference-node key reaches the worker through an env file
- * in the state directory, never the repo or the command line.
+ * the dev API key while it boots; its secret keys (inference node, coordinator) reach the worker
+ * through an env file in the state directory, never the repo or the command line.
  */
 export function gatewayService(options: GatewayOptions): Service {
   const url = `http://${options.host}:${options.port}`;
   const envFile = (ctx: ServiceContext) => path.join(ctx.stateDir, "gateway.env");
   const persistTo = (ctx: ServiceContext) => wranglerPersistDir(ctx.stateDir);
+  let inNoisyWarning = false;
 
   return {
     name: "gateway",
 
     async prepare(ctx) {
-      await writePrivateFile(envFile(ctx), `INFERENCE_NODE_KEY=${ctx.secrets.inferenceNodeKey}\n`);
+      await writePrivateFile(
+        envFile(ctx),
+        `INFERENCE_NODE_KEY=${ctx.secrets.inferenceNodeKey}\nCOORDINATOR_KEY=${ctx.secrets.coordinatorKey}\n`,
+      );
       await runCommandOrFail(
         "wrangler d1 migrations apply",
         wranglerSpec([
@@ -82,14 +89,23 @@ export function gatewayService(options: GatewayOptions): Service {
           ...vars,
         ],
         {
-          // wrangler lets process.env override the env file: keep the state directory's key.
+          // wrangler lets process.env override the env file: keep the state directory's keys.
           INFERENCE_NODE_KEY: undefined,
+          COORDINATOR_KEY: undefined,
           WRANGLER_LOG_PATH: path.join(ctx.stateDir, "logs"),
         },
       );
     },
 
-    isNoise: (line) => NOISE.some((pattern) => pattern.test(line)),
+    isNoise(line) {
+      if (NOISY_WARNINGS.some((pattern) => pattern.test(line))) {
+        inNoisyWarning = true;
+        return true;
+      }
+      if (inNoisyWarning && /^(\s|$)/.test(line)) return true;
+      inNoisyWarning = false;
+      return NOISE.some((pattern) => pattern.test(line));
+    },
 
     // wrangler dev stays up after a failed build, waiting for a fix; at start that is an error.
     isFatalAtStart: (line) => /\[ERROR\] Build failed/.test(line),
@@ -105,6 +121,7 @@ export function gatewayService(options: GatewayOptions): Service {
         apiKey: ctx.secrets.apiKey,
         apiKeyId: ctx.secrets.apiKeyId,
         inferenceNode: inferenceNodeAddress(ctx.secrets),
+        coordinator: coordinatorAddress(ctx.secrets),
       };
     },
   };

@@ -21,6 +21,7 @@ const info = (): LocalNetworkInfo => ({
   apiKey: "vty_0123456789ABCDEFGHIJabcdefghij0123",
   apiKeyId: "key_0123456789abcdef0123",
   inferenceNode: "0x2A4425875ed1f80E0a698b6c703C5fF19B69fEe3",
+  coordinator: "0xf6d9aE22588B91E8873D26029E926Ce5462E3156",
   stateDir: dir,
   pid: 4242,
   startedAt: "2026-11-25T15:09:39.761Z",

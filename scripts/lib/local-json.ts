@@ -17,6 +17,8 @@ export const LocalNetworkInfo = z.object({
   apiKeyId: z.string(),
   /** The inference node's address: receipts are signed by it. */
   inferenceNode: z.string().transform((value) => getAddress(value)),
+  /** The coordinator's address: verifiers accept only tasks it signed. */
+  coordinator: z.string().transform((value) => getAddress(value)),
   stateDir: z.string(),
   /** The `npm start` process; the network is up while it lives. */
   pid: z.number().int(),

@@ -123,6 +123,7 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
       apiKey: required(info.apiKey, "apiKey"),
       apiKeyId: required(info.apiKeyId, "apiKeyId"),
       inferenceNode: required(info.inferenceNode, "inferenceNode"),
+      coordinator: required(info.coordinator, "coordinator"),
       ...info,
       stateDir,
       pid: process.pid,
