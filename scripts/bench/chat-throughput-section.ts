@@ -7,7 +7,7 @@ const CONCURRENCY = [1, 16, 64];
 /** Requests/s and latency of non-streamed chat through the full path, at rising concurrency. */
 export const chatThroughputSection: BenchSection = {
   title: "Chat completions, non-streamed, full path",
-  description: `POST /v1/chat/completions, ${BENCH_CHAT_MODEL}, max_tokens ${BENCH_MAX_TOKENS}: auth, rate limit, generation, signed receipt, D1 record.`,
+  description: `POST /v1/chat/completions, ${BENCH_CHAT_MODEL}, max_tokens ${BENCH_MAX_TOKENS}: all a real request does (auth, rate limit, generation, signed receipt, D1 record, verification round start).`,
   async run(ctx) {
     const rows: string[][] = [];
     const notes: string[] = [];
