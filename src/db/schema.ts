@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** API keys. Only the SHA-256 of a key is stored; `prefix` is its first characters, for humans. */
 export const apiKeys = sqliteTable("api_keys", {
@@ -52,6 +52,56 @@ export const inferences = sqliteTable(
   ],
 );
 
+/**
+ * Verifier nodes the coordinator may pick for a committee. A row is a registration; heartbeats
+ * keep `lastSeenAt` fresh, and only recently seen, active verifiers are chosen.
+ */
+export const verifiers = sqliteTable("verifiers", {
+  address: text("address").primaryKey(),
+  url: text("url").notNull(),
+  status: text("status", { enum: ["active", "removed"] })
+    .notNull()
+    .default("active"),
+  registeredAt: integer("registered_at").notNull(),
+  lastSeenAt: integer("last_seen_at"),
+  policyHash: text("policy_hash"),
+  version: text("version"),
+  models: text("models", { mode: "json" }).$type<string[]>(),
+});
+
+/** Every accepted verdict of every decided round; votes and agreement are counted from here. */
+export const verdicts = sqliteTable(
+  "verdicts",
+  {
+    inferenceId: text("inference_id")
+      .notNull()
+      .references(() => inferences.id),
+    verifier: text("verifier").notNull(),
+    outcome: text("outcome", { enum: ["valid", "invalid", "abstain"] }).notNull(),
+    /** Whether this verdict agreed with the round's decision. */
+    agreed: integer("agreed", { mode: "boolean" }).notNull(),
+    verdict: text("verdict", { mode: "json" }).notNull(),
+    receivedAt: integer("received_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.inferenceId, t.verifier] }),
+    index("verdicts_verifier").on(t.verifier),
+  ],
+);
+
+/** Refused inputs (forged heartbeats, bad verdicts...), counted by where and why. */
+export const refusals = sqliteTable(
+  "refusals",
+  {
+    scope: text("scope").notNull(),
+    reason: text("reason").notNull(),
+    count: integer("count").notNull().default(0),
+    lastAt: integer("last_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.reason] })],
+);
+
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type Inference = typeof inferences.$inferSelect;
 export type NewInference = typeof inferences.$inferInsert;
+export type Verifier = typeof verifiers.$inferSelect;

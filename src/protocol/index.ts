@@ -1,7 +1,9 @@
 export { canonicalJson, hashCanonical, JsonString } from "./canonical";
+export * from "./committee";
 // The verification layer's messages (owned with the verification layer).
 export * from "./heartbeat";
 export { InferenceId, inferenceIdTimestamp, newInferenceId } from "./inference-id";
+export * from "./merkle-leaf";
 export * from "./policy";
 export {
   Bytes32,
@@ -28,6 +30,8 @@ export {
   ResponseContent,
   responseHash,
 } from "./response";
+export * from "./round-outcome";
+export * from "./settlement-batch";
 export * from "./verdict";
 export * from "./verification-task";
 export {

@@ -1,0 +1,112 @@
+import { and, eq, gte, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { getAddress } from "viem";
+import { refusals, verdicts, verifiers } from "./schema";
+
+export interface VerifierEntry {
+  address: `0x${string}`;
+  url: string;
+}
+
+export interface HeartbeatUpdate {
+  address: string;
+  url: string;
+  policyHash: string;
+  version: string;
+  models: string[];
+}
+
+/**
+ * The coordinator's view of which verifiers exist. D1 holds it today; the settlement layer makes
+ * an on-chain registry the source of truth and keeps this table in step with it through
+ * `register`/`remove`, so callers depend only on these methods.
+ */
+export class VerifierRegistry {
+  private readonly db;
+  constructor(d1: D1Database) {
+    this.db = drizzle(d1);
+  }
+
+  /** Registered verifiers whose last heartbeat is within `ttlMs`: the only ones put on committees. */
+  async active(now: number, ttlMs: number): Promise<VerifierEntry[]> {
+    const rows = await this.db
+      .select({ address: verifiers.address, url: verifiers.url })
+      .from(verifiers)
+      .where(and(eq(verifiers.status, "active"), gte(verifiers.lastSeenAt, now - ttlMs)));
+    return rows.map((r) => ({ address: getAddress(r.address), url: r.url }));
+  }
+
+  async isRegistered(address: string): Promise<boolean> {
+    const [row] = await this.db
+      .select({ status: verifiers.status })
+      .from(verifiers)
+      .where(eq(verifiers.address, getAddress(address)));
+    return row?.status === "active";
+  }
+
+  /** Adds or re-activates a verifier. Idempotent. */
+  async register(address: string, url: string, now: number): Promise<void> {
+    await this.db
+      .insert(verifiers)
+      .values({ address: getAddress(address), url, registeredAt: now })
+      .onConflictDoUpdate({ target: verifiers.address, set: { status: "active", url } });
+  }
+
+  async remove(address: string): Promise<void> {
+    await this.db
+      .update(verifiers)
+      .set({ status: "removed" })
+      .where(eq(verifiers.address, getAddress(address)));
+  }
+
+  async recordHeartbeat(update: HeartbeatUpdate, now: number): Promise<void> {
+    await this.db
+      .update(verifiers)
+      .set({
+        url: update.url,
+        lastSeenAt: now,
+        policyHash: update.policyHash,
+        version: update.version,
+        models: update.models,
+      })
+      .where(eq(verifiers.address, getAddress(update.address)));
+  }
+
+  /** Every registration with its votes cast and how often it agreed with the final outcome. */
+  async list(now: number, ttlMs: number) {
+    const rows = await this.db
+      .select({
+        address: verifiers.address,
+        url: verifiers.url,
+        status: verifiers.status,
+        lastSeenAt: verifiers.lastSeenAt,
+        policyHash: verifiers.policyHash,
+        version: verifiers.version,
+        models: verifiers.models,
+        votes: sql<number>`(select count(*) from ${verdicts} where ${verdicts.verifier} = ${verifiers.address})`,
+        agreements: sql<number>`(select count(*) from ${verdicts} where ${verdicts.verifier} = ${verifiers.address} and ${verdicts.agreed} = 1)`,
+      })
+      .from(verifiers)
+      .orderBy(verifiers.address);
+    return rows.map((r) => ({
+      ...r,
+      online: r.status === "active" && r.lastSeenAt !== null && r.lastSeenAt >= now - ttlMs,
+    }));
+  }
+}
+
+/** Counts one refused input by scope and reason, so abuse and faults are visible. */
+export async function countRefusal(
+  d1: D1Database,
+  scope: string,
+  reason: string,
+  now = Date.now(),
+) {
+  await drizzle(d1)
+    .insert(refusals)
+    .values({ scope, reason, count: 1, lastAt: now })
+    .onConflictDoUpdate({
+      target: [refusals.scope, refusals.reason],
+      set: { count: sql`${refusals.count} + 1`, lastAt: now },
+    });
+}
