@@ -2,6 +2,8 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 // A fixed, well-known test key (anvil's account #9): never used outside tests.
+// anvil's account #7: the coordinator that signs verification tasks in tests.
+const TEST_COORDINATOR_KEY = "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356";
 const TEST_INFERENCE_NODE_KEY =
   "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
 
@@ -12,7 +14,13 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
-          bindings: { TEST_MIGRATIONS: migrations, INFERENCE_NODE_KEY: TEST_INFERENCE_NODE_KEY },
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            INFERENCE_NODE_KEY: TEST_INFERENCE_NODE_KEY,
+            COORDINATOR_KEY: TEST_COORDINATOR_KEY,
+            // Short rounds: a silent verifier's task gives up quickly, so tests stay fast.
+            ROUND_DEADLINE_MS: "1500",
+          },
         },
       }),
     ],

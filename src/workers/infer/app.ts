@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { notFound, VerityError } from "../../errors";
 import { requireApiKey } from "./auth";
@@ -11,6 +12,8 @@ import { getModel, listModels } from "./models";
 import { nodeAccount } from "./node-account";
 import { errorResponse, onError } from "./on-error";
 import { rateLimit } from "./rate-limit";
+import { roundEvents, submitVerdict } from "./rounds";
+import { heartbeat, listVerifiers } from "./verifiers";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -21,6 +24,13 @@ const tooLarge = () => {
     code: "request_too_large",
   });
 };
+
+const benchOnly = createMiddleware<GatewayEnv>(async (c, next) => {
+  if (c.env.VERITY_BENCH !== "1") {
+    throw notFound(`Unknown route: ${c.req.method} ${c.req.path}`, "unknown_route");
+  }
+  await next();
+});
 
 /** The gateway's HTTP surface. Route handlers live in one file each. */
 export function createGatewayApp() {
@@ -43,29 +53,24 @@ export function createGatewayApp() {
       },
     }),
   );
+  const limited = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
+  const client = [requireApiKey, rateLimit, limited] as const;
 
   app.get("/health", (c) => c.json({ status: "ok", node: nodeAccount(c.env).address }));
 
-  const v1 = new Hono<GatewayEnv>();
-  v1.use(requireApiKey, rateLimit, bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge }));
-  v1.post("/chat/completions", chatCompletions);
-  v1.post("/embeddings", embeddings);
-  v1.get("/models", listModels);
-  v1.get("/models/*", getModel);
-  v1.get("/inferences/:id", getInference);
-  app.route("/v1", v1);
+  // Clients, with an API key.
+  app.post("/v1/chat/completions", ...client, chatCompletions);
+  app.post("/v1/embeddings", ...client, embeddings);
+  app.get("/v1/models", ...client, listModels);
+  app.get("/v1/models/*", ...client, getModel);
+  app.get("/v1/inferences/:id", ...client, getInference);
+  app.get("/v1/inferences/:id/events", ...client, roundEvents);
+  app.get("/v1/verifiers", ...client, listVerifiers);
 
-  const bench = new Hono<GatewayEnv>();
-  bench.use(
-    async (c, next) => {
-      if (c.env.VERITY_BENCH !== "1")
-        throw notFound(`Unknown route: ${c.req.method} ${c.req.path}`, "unknown_route");
-      await next();
-    },
-    requireApiKey,
-    rateLimit,
-  );
-  bench.post("/chat/completions", bareChatCompletions);
-  app.route("/bench/bare", bench);
+  // Verifier nodes: their EIP-712 signatures are the credential.
+  app.post("/v1/verifiers/heartbeat", limited, heartbeat);
+  app.post("/v1/inferences/:id/verdicts", limited, submitVerdict);
+
+  app.post("/bench/bare/chat/completions", benchOnly, ...client, bareChatCompletions);
   return app;
 }

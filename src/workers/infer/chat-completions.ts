@@ -12,6 +12,7 @@ import type { GatewayEnv } from "./gateway-env";
 import { parseJsonBody } from "./json-body";
 import { errorResponse } from "./on-error";
 import { recordInference, verityBlock } from "./record-inference";
+import { startRound } from "./rounds";
 
 export const INFERENCE_ID_HEADER = "x-verity-inference-id";
 
@@ -44,8 +45,8 @@ async function handleChat(c: Context<GatewayEnv>, withReceipt: boolean): Promise
   }
   const backend = registry.backendFor(model);
   const id = newInferenceId();
-  const record = (completion: Completion) =>
-    recordInference(c.env, {
+  const record = async (completion: Completion) => {
+    const receipt = await recordInference(c.env, {
       id,
       apiKeyId: c.get("apiKey").id,
       backend: model.backend,
@@ -59,6 +60,10 @@ async function handleChat(c: Context<GatewayEnv>, withReceipt: boolean): Promise
       stream: body.stream === true,
       user: body.user,
     });
+    // The verification round starts once the record is stored, off the response path.
+    c.executionCtx.waitUntil(startRound(c.env, id));
+    return receipt;
+  };
 
   if (body.stream && !withReceipt)
     throw invalidRequest("The bench route does not stream.", "stream");

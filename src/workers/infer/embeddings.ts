@@ -7,6 +7,7 @@ import { EmbeddingBody } from "./embedding-request";
 import type { GatewayEnv } from "./gateway-env";
 import { parseJsonBody } from "./json-body";
 import { recordInference, verityBlock } from "./record-inference";
+import { startRound } from "./rounds";
 
 /** `POST /v1/embeddings`: embed, sign, record, answer as floats or base64 float32. */
 export async function embeddings(c: Context<GatewayEnv>): Promise<Response> {
@@ -36,6 +37,7 @@ export async function embeddings(c: Context<GatewayEnv>): Promise<Response> {
     stream: false,
     user: body.user,
   });
+  c.executionCtx.waitUntil(startRound(c.env, id));
   const base64 = body.encoding_format === "base64";
   return c.json(
     {

@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { inferences } from "../../db/schema";
 import { notFound } from "../../errors";
 import type { GatewayEnv } from "./gateway-env";
+import { roundSnapshot } from "./rounds";
 
 /**
  * `GET /v1/inferences/{id}`: the stored record, its receipt and status. Another key's record
@@ -33,5 +34,6 @@ export async function getInference(c: Context<GatewayEnv>): Promise<Response> {
     response: row.response,
     usage: row.usage,
     receipt: row.receipt,
+    verification: await roundSnapshot(c.env, row.id),
   });
 }

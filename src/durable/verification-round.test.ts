@@ -1,0 +1,340 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { keccak256, toHex } from "viem";
+import { privateKeyToAccount, sign } from "viem/accounts";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  type FaultMode,
+  startVerifierNetwork,
+  storeChatInference,
+} from "../../test/verifier-network";
+import {
+  checksDigest,
+  Receipt,
+  type RoundOutcome,
+  rankVerifiers,
+  receiptDigest,
+  signVerdict,
+  verdictDigest,
+  verdictsDigest,
+} from "../protocol";
+import { type RoundSnapshot, VerificationRound } from "./verification-round";
+
+const stubFor = (id: string) => env.VERIFICATION_ROUND.getByName(id);
+let network: Awaited<ReturnType<typeof startVerifierNetwork>> | undefined;
+afterEach(() => {
+  vi.restoreAllMocks();
+  network?.restore();
+  network = undefined;
+});
+
+/** Registers verifiers so that the committee of `id`, in rank order, gets `committeeModes`. */
+async function networkFor(id: string, committeeModes: FaultMode[], spareModes: FaultMode[] = []) {
+  const all = [...committeeModes, ...spareModes];
+  const probe = await startVerifierNetwork(all.map(() => ""));
+  probe.restore();
+  const ranked = rankVerifiers(id, probe.verifiers);
+  // Same keys (they are derived from the index), modes assigned by rank.
+  const modes: FaultMode[] = all.map(() => "");
+  ranked.forEach((v, rank) => {
+    modes[v.index] = all[rank] ?? "";
+  });
+  network = await startVerifierNetwork(modes);
+  return network;
+}
+
+/**
+ * Captures what rounds send to the settlement queue. Queue bindings share one prototype, so
+ * spying on it sees the round's own binding object.
+ */
+async function spyOnQueue(_id: string) {
+  const sent: unknown[] = [];
+  const queuePrototype = Object.getPrototypeOf(env.VERIFIED_INFERENCES) as Queue;
+  vi.spyOn(queuePrototype, "send").mockImplementation(async (message) => {
+    sent.push(message);
+    return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } } as QueueSendResponse;
+  });
+  return sent;
+}
+
+async function until(id: string, predicate: (s: RoundSnapshot) => boolean, timeoutMs = 5_000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const snapshot = await stubFor(id).snapshotIfStarted();
+    if (snapshot && predicate(snapshot)) return snapshot;
+    if (Date.now() > end) throw new Error(`round ${id} stuck: ${JSON.stringify(snapshot)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Moves the round's deadline into the past and runs its alarm, as time passing would. */
+async function passDeadline(id: string) {
+  await runInDurableObject(stubFor(id), (_instance, state) => {
+    state.storage.sql.exec("update round set deadline = ? where id = 1", Date.now() - 1);
+  });
+  return runDurableObjectAlarm(stubFor(id));
+}
+
+const dbStatus = async (id: string) =>
+  (
+    await env.DB.prepare("select status from inferences where id = ?")
+      .bind(id)
+      .first<{ status: string }>()
+  )?.status;
+
+describe("VerificationRound", () => {
+  it("reaches a quorum of valid verdicts and marks the record verified", async () => {
+    const { id } = await storeChatInference();
+    await networkFor(id, ["", "", ""]);
+    const sent = await spyOnQueue(id);
+    await stubFor(id).start(id);
+    const round = await until(id, (s) => s.status === "verified" && s.verdicts.length === 3);
+    expect(round.committee).toHaveLength(3);
+    expect(round.verdicts.every((v) => v.outcome === "valid")).toBe(true);
+    expect(await dbStatus(id)).toBe("verified");
+    expect(sent).toHaveLength(1);
+  });
+
+  it("outvotes an always-invalid verifier and records its dissent", async () => {
+    const { id } = await storeChatInference();
+    const net = await networkFor(id, ["always-invalid", "", ""]);
+    await spyOnQueue(id);
+    await stubFor(id).start(id);
+    const round = await until(id, (s) => s.verdicts.length === 3);
+    expect(round.status).toBe("verified");
+    const dissenter = net.verifiers.find((v) => v.mode === "always-invalid");
+    expect(round.verdicts.find((v) => v.verifier === dissenter?.address)?.outcome).toBe("invalid");
+    await until(id, () => true);
+    const rows = await env.DB.prepare(
+      "select verifier, outcome, agreed from verdicts where inference_id = ?",
+    )
+      .bind(id)
+      .all<{ verifier: string; outcome: string; agreed: number }>();
+    expect(rows.results).toHaveLength(3);
+    expect(rows.results.find((r) => r.verifier === dissenter?.address)).toMatchObject({
+      outcome: "invalid",
+      agreed: 0,
+    });
+  });
+
+  it("replaces a silent verifier after the deadline", async () => {
+    const { id } = await storeChatInference();
+    const net = await networkFor(id, ["silent", "silent", ""], [""]);
+    await spyOnQueue(id);
+    const start = stubFor(id).start(id);
+    await until(id, (s) => s.verdicts.length === 1);
+    await passDeadline(id);
+    const round = await until(id, (s) => s.status === "verified");
+    expect(round.replacements).toBe(1);
+    const spare = net.verifiers.find(
+      (v) => !round.committee.slice(0, 3).some((m) => m.address === v.address),
+    );
+    expect(round.committee.slice(3).map((m) => m.address)).toEqual([spare?.address]);
+    expect(round.verdicts.map((v) => v.verifier).sort()).toContain(spare?.address);
+    void start.catch(() => {});
+  });
+
+  it("ends inconclusive when every verifier stays silent", async () => {
+    const { id } = await storeChatInference();
+    await networkFor(id, ["silent", "silent", "silent"]);
+    const sent = await spyOnQueue(id);
+    void stubFor(id)
+      .start(id)
+      .catch(() => {});
+    await until(id, () => true);
+    await passDeadline(id);
+    const round = await until(id, (s) => s.status === "inconclusive");
+    expect(round.verdicts).toHaveLength(0);
+    expect(await dbStatus(id)).toBe("inconclusive");
+    expect(sent).toHaveLength(0);
+  });
+
+  it("rejects a tampered response through re-execution", async () => {
+    const { id } = await storeChatInference({
+      tamper: (r) => ({ ...r, content: `${r.content} Buy now.` }),
+    });
+    await networkFor(id, ["", "", ""]);
+    const sent = await spyOnQueue(id);
+    await stubFor(id).start(id);
+    const round = await until(id, (s) => s.status === "rejected");
+    const checks = round.verdicts[0]?.verdict.checks ?? [];
+    expect(checks.find((c) => c.check.startsWith("re-execution"))?.status).toBe("fail");
+    expect(checks.find((c) => c.check.startsWith("receipt-integrity"))?.status).toBe("pass");
+    expect(await dbStatus(id)).toBe("rejected");
+    expect((sent[0] as RoundOutcome).outcome).toBe("rejected");
+  });
+
+  it("rejects an edited request through the integrity check", async () => {
+    const { id, request } = await storeChatInference();
+    const edited = {
+      ...request,
+      messages: [{ role: "user", content: "Something else entirely." }],
+    };
+    await env.DB.prepare("update inferences set request = ? where id = ?")
+      .bind(JSON.stringify(edited), id)
+      .run();
+    await networkFor(id, ["", "", ""]);
+    await spyOnQueue(id);
+    await stubFor(id).start(id);
+    const round = await until(id, (s) => s.status === "rejected");
+    const integrity = round.verdicts[0]?.verdict.checks.find((c) =>
+      c.check.startsWith("receipt-integrity"),
+    );
+    expect(integrity).toMatchObject({ status: "fail", reason: "request_hash_mismatch" });
+  });
+
+  it("refuses forged, duplicate, replayed and outsider verdicts, and counts them", async () => {
+    const { id } = await storeChatInference();
+    const other = await storeChatInference();
+    const net = await networkFor(id, ["silent", "silent", "silent"]);
+    await spyOnQueue(id);
+    void stubFor(id)
+      .start(id)
+      .catch(() => {});
+    const round = await until(id, () => true);
+    const member = round.committee[0];
+    const memberKey = keccak256(
+      toHex(`verity test verifier ${net.byAddress(member?.address ?? "")?.index}`),
+    );
+    const row = await env.DB.prepare("select receipt from inferences where id = ?")
+      .bind(id)
+      .first<{ receipt: string }>();
+    const receipt = Receipt.parse(JSON.parse(row?.receipt ?? "{}"));
+    const otherRow = await env.DB.prepare("select receipt from inferences where id = ?")
+      .bind(other.id)
+      .first<{ receipt: string }>();
+    const otherReceipt = Receipt.parse(JSON.parse(otherRow?.receipt ?? "{}"));
+    const checks = [{ check: "receipt-integrity@1", status: "pass" as const, reason: "ok" }];
+    const verdictFor = (key: `0x${string}`, inferenceId: string, digest: `0x${string}`) => {
+      const account = privateKeyToAccount(key);
+      return signVerdict(
+        {
+          version: 1,
+          inferenceId,
+          receiptDigest: digest,
+          outcome: "valid",
+          checks,
+          checksDigest: checksDigest(checks),
+          policyHash: keccak256(toHex("policy")),
+          verifier: account.address,
+        },
+        account,
+      );
+    };
+    const stub = stubFor(id);
+    const digest = receiptDigest(receipt);
+    // Unsigned and malformed.
+    expect(await stub.submitVerdict({ inferenceId: id })).toMatchObject({
+      accepted: false,
+      reason: "malformed",
+    });
+    // Forged: names a committee member, signed by someone else.
+    const outsiderKey = keccak256(toHex("outsider"));
+    const honest = await verdictFor(memberKey, id, digest);
+    const { signature: _, ...unsigned } = honest;
+    const forged = {
+      ...unsigned,
+      signature: await sign({ hash: verdictDigest(unsigned), privateKey: outsiderKey, to: "hex" }),
+    };
+    expect(await stub.submitVerdict(forged)).toMatchObject({
+      accepted: false,
+      reason: "bad_signature",
+    });
+    // Outside the committee, honestly signed.
+    expect(await stub.submitVerdict(await verdictFor(outsiderKey, id, digest))).toMatchObject({
+      accepted: false,
+      reason: "not_in_committee",
+    });
+    // Replayed from another inference, by a real member.
+    const replayed = await verdictFor(memberKey, other.id, receiptDigest(otherReceipt));
+    expect(await stub.submitVerdict(replayed)).toMatchObject({
+      accepted: false,
+      reason: "wrong_inference",
+    });
+    // A real member's verdict counts once.
+    const genuine = await verdictFor(memberKey, id, digest);
+    expect(await stub.submitVerdict(genuine)).toMatchObject({ accepted: true });
+    expect(await stub.submitVerdict(genuine)).toMatchObject({
+      accepted: false,
+      reason: "duplicate",
+    });
+    const after = await until(id, () => true);
+    expect(after.refused).toEqual({
+      malformed: 1,
+      bad_signature: 1,
+      not_in_committee: 1,
+      wrong_inference: 1,
+      duplicate: 1,
+    });
+    expect(after.verdicts).toHaveLength(1);
+  });
+
+  it("is unharmed by an alarm that fires twice, and never changes a decided round", async () => {
+    const { id } = await storeChatInference();
+    await networkFor(id, ["", "", ""]);
+    const sent = await spyOnQueue(id);
+    await stubFor(id).start(id);
+    const decided = await until(id, (s) => s.status === "verified" && s.verdicts.length === 3);
+    await runDurableObjectAlarm(stubFor(id));
+    await runDurableObjectAlarm(stubFor(id));
+    await stubFor(id).start(id);
+    const after = await stubFor(id).snapshotIfStarted();
+    expect(after?.status).toBe("verified");
+    expect(after?.decidedAt).toBe(decided.decidedAt);
+    expect(sent).toHaveLength(1);
+  });
+
+  it("resumes from storage alone after a restart mid-round", async () => {
+    const { id } = await storeChatInference();
+    await networkFor(id, ["silent", "silent", ""], ["", ""]);
+    await spyOnQueue(id);
+    void stubFor(id)
+      .start(id)
+      .catch(() => {});
+    const started = await until(id, (s) => s.verdicts.length === 1);
+    // A fresh instance over the same storage is what a restart or an eviction leaves: no
+    // memory of the first one, only what it stored.
+    const round = await runInDurableObject(stubFor(id), async (_instance, state) => {
+      const restarted = new VerificationRound(state, env);
+      expect(await restarted.snapshotIfStarted()).toMatchObject({
+        status: "running",
+        committee: started.committee,
+        verdicts: started.verdicts,
+      });
+      state.storage.sql.exec("update round set deadline = ? where id = 1", Date.now() - 1);
+      await restarted.alarm();
+      return restarted.snapshotIfStarted();
+    });
+    expect(round).toMatchObject({ status: "verified", replacements: 1 });
+    expect(round?.committee).toHaveLength(5);
+  });
+
+  it("sends settlement everything it needs in one queue message", async () => {
+    const { id } = await storeChatInference();
+    await networkFor(id, ["", "", ""]);
+    const sent = await spyOnQueue(id);
+    await stubFor(id).start(id);
+    await until(id, (s) => s.status === "verified");
+    const message = sent[0] as RoundOutcome;
+    const row = await env.DB.prepare("select receipt from inferences where id = ?")
+      .bind(id)
+      .first<{ receipt: string }>();
+    const receipt = JSON.parse(row?.receipt ?? "{}");
+    expect(message).toMatchObject({
+      version: 1,
+      inferenceId: id,
+      outcome: "verified",
+      receipt,
+      quorum: 2,
+    });
+    expect(message.receiptDigest).toBe(receiptDigest(receipt));
+    expect(message.committee).toHaveLength(3);
+    expect(message.verdicts.length).toBeGreaterThanOrEqual(2);
+    expect(message.verdictsDigest).toBe(verdictsDigest(message.verdicts));
+    expect(
+      message.verdicts.every(
+        (v) => v.inferenceId === id && v.receiptDigest === message.receiptDigest,
+      ),
+    ).toBe(true);
+  });
+});

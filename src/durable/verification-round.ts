@@ -1,0 +1,519 @@
+import { DurableObject } from "cloudflare:workers";
+import { and, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import type { Address, LocalAccount } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { inferences, verdicts as verdictsTable } from "../db/schema";
+import { type VerifierEntry, VerifierRegistry } from "../db/verifier-registry";
+import {
+  InferenceId,
+  NormalizedRequest,
+  Receipt,
+  ResponseContent,
+  type RoundOutcome,
+  rankVerifiers,
+  receiptDigest,
+  recoverVerdictSigner,
+  signTask,
+  Verdict,
+  type VerificationTask,
+  verdictsDigest,
+} from "../protocol";
+import { type RoundConfig, roundConfig } from "./round-config";
+
+export type RoundStatus = "running" | "verified" | "rejected" | "inconclusive";
+export type VerdictRefusal =
+  | "malformed"
+  | "bad_signature"
+  | "not_in_committee"
+  | "wrong_inference"
+  | "duplicate";
+
+export interface CommitteeMember extends VerifierEntry {
+  /** 0 for the first committee, n for the n-th replacement. */
+  attempt: number;
+}
+
+export interface RoundSnapshot {
+  inferenceId: string;
+  status: RoundStatus;
+  quorum: number;
+  committee: (CommitteeMember & { voted: boolean })[];
+  replacements: number;
+  deadline: number;
+  startedAt: number;
+  decidedAt: number | null;
+  verdicts: {
+    verifier: Address;
+    outcome: Verdict["outcome"];
+    signature: string;
+    receivedAt: number;
+    verdict: Verdict;
+  }[];
+  refused: Partial<Record<VerdictRefusal, number>>;
+}
+
+export type SubmitResult =
+  | { accepted: true; status: RoundStatus }
+  | { accepted: false; reason: VerdictRefusal; status: RoundStatus | null };
+
+interface Payload {
+  request: NormalizedRequest;
+  response: ResponseContent;
+  usage: { prompt_tokens: number; completion_tokens: number };
+  receipt: Receipt;
+}
+
+const PUBLISHED_D1 = 1;
+const PUBLISHED_QUEUE = 2;
+const RETRY_MS = 2_000;
+
+/**
+ * One verification round per inference, addressed by `idFromName(inferenceId)`. It picks a
+ * committee from the registry, sends each member a signed task over HTTP, accepts verdicts only
+ * from members, decides by quorum, replaces members that miss the deadline, and publishes the
+ * outcome to D1, the settlement queue and any watchers.
+ *
+ * Everything it knows is in its SQLite storage, so eviction or a restart mid-round resumes from
+ * there; every entry point (start, verdict, alarm) is safe to repeat, and a decided round never
+ * changes.
+ */
+export class VerificationRound extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private readonly config: RoundConfig;
+  private readonly watchers = new Set<WritableStreamDefaultWriter<Uint8Array>>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.config = roundConfig(env);
+    this.sql.exec(`
+      create table if not exists round (
+        id integer primary key check (id = 1),
+        inference_id text not null,
+        status text not null,
+        payload text not null,
+        committee text not null,
+        tried text not null,
+        replacements integer not null,
+        deadline integer not null,
+        started_at integer not null,
+        decided_at integer,
+        published integer not null default 0,
+        refused text not null default '{}'
+      );
+      create table if not exists votes (
+        verifier text primary key,
+        outcome text not null,
+        verdict text not null,
+        received_at integer not null
+      );
+    `);
+  }
+
+  /** Starts the round for `inferenceId` from its stored record. Repeat calls return the round as it is. */
+  async start(inferenceId: string): Promise<RoundSnapshot> {
+    const id = InferenceId.parse(inferenceId);
+    const existing = this.snapshotOrNull();
+    if (existing) return existing;
+
+    const [row] = await drizzle(this.env.DB)
+      .select()
+      .from(inferences)
+      .where(eq(inferences.id, id))
+      .limit(1);
+    if (!row) throw new Error(`no stored inference ${id}`);
+    const payload: Payload = {
+      request: NormalizedRequest.parse(row.request),
+      response: ResponseContent.parse(row.response),
+      usage: taskUsage(row.usage),
+      receipt: Receipt.parse(row.receipt),
+    };
+    const now = Date.now();
+    const ranked = rankVerifiers(id, await this.registry().active(now, this.config.heartbeatTtlMs));
+    const committee = ranked.slice(0, this.config.committeeSize).map((v) => ({ ...v, attempt: 0 }));
+    // A concurrent start may have won while we awaited D1: storage writes are serialised, so check again.
+    const raced = this.snapshotOrNull();
+    if (raced) return raced;
+    this.sql.exec(
+      `insert into round (id, inference_id, status, payload, committee, tried, replacements, deadline, started_at)
+       values (1, ?, 'running', ?, ?, ?, 0, ?, ?)`,
+      id,
+      JSON.stringify(payload),
+      JSON.stringify(committee),
+      JSON.stringify(committee.map((m) => m.address)),
+      now + this.config.deadlineMs,
+      now,
+    );
+    await this.ctx.storage.setAlarm(now + this.config.deadlineMs);
+    // With fewer active verifiers than a quorum, the deadline brings in whoever is online then.
+    await this.dispatch(committee);
+    return this.snapshot();
+  }
+
+  /** Takes a verdict from any source (a task answer, or a late POST) and counts it if it qualifies. */
+  async submitVerdict(raw: unknown): Promise<SubmitResult> {
+    const round = this.round();
+    if (!round) return { accepted: false, reason: "wrong_inference", status: null };
+    const refuse = (reason: VerdictRefusal): SubmitResult => {
+      round.refused[reason] = (round.refused[reason] ?? 0) + 1;
+      this.sql.exec("update round set refused = ? where id = 1", JSON.stringify(round.refused));
+      return { accepted: false, reason, status: round.status };
+    };
+    const parsed = Verdict.safeParse(raw);
+    if (!parsed.success) return refuse("malformed");
+    const verdict = parsed.data;
+    if (
+      verdict.inferenceId !== round.inferenceId ||
+      verdict.receiptDigest !== receiptDigest(round.payload.receipt)
+    ) {
+      return refuse("wrong_inference");
+    }
+    let signer: Address;
+    try {
+      signer = await recoverVerdictSigner(verdict);
+    } catch {
+      return refuse("bad_signature");
+    }
+    if (signer.toLowerCase() !== verdict.verifier.toLowerCase()) return refuse("bad_signature");
+    if (!round.committee.some((m) => m.address.toLowerCase() === signer.toLowerCase())) {
+      return refuse("not_in_committee");
+    }
+    const inserted = this.sql
+      .exec(
+        "insert into votes (verifier, outcome, verdict, received_at) values (?, ?, ?, ?) on conflict do nothing returning verifier",
+        signer,
+        verdict.outcome,
+        JSON.stringify(verdict),
+        Date.now(),
+      )
+      .toArray();
+    if (inserted.length === 0) return refuse("duplicate");
+    if (round.status === "running") {
+      await this.evaluate();
+    } else {
+      // A late vote never changes a decided round, but it is kept (as agreement or dissent):
+      // clearing the D1 flag makes publish write the new verdict row; the queue is not resent.
+      this.sql.exec("update round set published = published & ~? where id = 1", PUBLISHED_D1);
+      await this.publish();
+    }
+    return { accepted: true, status: this.round()?.status ?? "running" };
+  }
+
+  /** The round as stored, or null when it was never started. */
+  async snapshotIfStarted(): Promise<RoundSnapshot | null> {
+    return this.snapshotOrNull();
+  }
+
+  override async alarm(): Promise<void> {
+    const round = this.round();
+    if (!round) return;
+    const now = Date.now();
+    if (round.status !== "running") {
+      await this.publish();
+      return;
+    }
+    if (now < round.deadline) {
+      await this.ctx.storage.setAlarm(round.deadline);
+      return;
+    }
+    const votes = [...this.votes()];
+    const voted = new Set(votes.map((v) => v.verifier.toLowerCase()));
+    const silent = round.committee.filter((m) => !voted.has(m.address.toLowerCase())).length;
+    const agreeing = Math.max(
+      ...(["valid", "invalid"] as const).map((o) => votes.filter((v) => v.outcome === o).length),
+    );
+    const needed = Math.max(silent, this.config.quorum - agreeing);
+    if (!(await this.replace(needed, now))) await this.decide("inconclusive");
+  }
+
+  /** Server-Sent Events: the current state at once, then every change until the round is decided. */
+  override async fetch(request: Request): Promise<Response> {
+    if (new URL(request.url).pathname !== "/events")
+      return new Response("not found", { status: 404 });
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const writer = writable.getWriter();
+    const snapshot = this.snapshotOrNull();
+    void writer.write(sseEvent(snapshot ?? { status: "pending" }));
+    if (snapshot && snapshot.status !== "running") void writer.close();
+    else {
+      this.watchers.add(writer);
+      writer.closed.finally(() => this.watchers.delete(writer)).catch(() => {});
+    }
+    return new Response(readable, {
+      headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" },
+    });
+  }
+
+  private async evaluate(): Promise<void> {
+    const round = this.round();
+    if (round?.status !== "running") return;
+    const votes = [...this.votes()];
+    const valid = votes.filter((v) => v.outcome === "valid").length;
+    const invalid = votes.filter((v) => v.outcome === "invalid").length;
+    if (valid >= this.config.quorum) return this.decide("verified");
+    if (invalid >= this.config.quorum) return this.decide("rejected");
+    this.notify();
+    // If the members still to answer cannot make a quorum any more, bring in replacements now
+    // rather than waiting for the deadline.
+    const pending = round.committee.length - votes.length;
+    if (pending + Math.max(valid, invalid) < this.config.quorum) {
+      const needed = this.config.quorum - Math.max(valid, invalid) - pending;
+      if (!(await this.replace(needed, Date.now()))) await this.decide("inconclusive");
+    }
+  }
+
+  /** Adds the next `count` ranked candidates not tried yet; false when none may be added. */
+  private async replace(count: number, now: number): Promise<boolean> {
+    const round = this.round();
+    if (!round || round.replacements >= this.config.maxReplacements) return false;
+    const tried = new Set(round.tried.map((a) => a.toLowerCase()));
+    const candidates = rankVerifiers(
+      round.inferenceId,
+      await this.registry().active(now, this.config.heartbeatTtlMs),
+    ).filter((v) => !tried.has(v.address.toLowerCase()));
+    const added = candidates
+      .slice(0, count)
+      .map((v) => ({ ...v, attempt: round.replacements + 1 }));
+    if (added.length === 0) return false;
+    const committee = [...round.committee, ...added];
+    const deadline = now + this.config.deadlineMs;
+    this.sql.exec(
+      "update round set committee = ?, tried = ?, replacements = replacements + 1, deadline = ? where id = 1 and status = 'running'",
+      JSON.stringify(committee),
+      JSON.stringify([...round.tried, ...added.map((m) => m.address)]),
+      deadline,
+    );
+    await this.ctx.storage.setAlarm(deadline);
+    this.notify();
+    await this.dispatch(added);
+    return true;
+  }
+
+  private async dispatch(members: readonly CommitteeMember[]): Promise<void> {
+    const round = this.round();
+    if (!round) return;
+    const coordinator = coordinatorAccount(this.env);
+    await Promise.all(
+      members.map(async (member) => {
+        const task: VerificationTask = {
+          inferenceId: round.inferenceId,
+          ...round.payload,
+          verifier: member.address,
+          issuedAt: Date.now(),
+        };
+        const body = JSON.stringify(await signTask(task, coordinator));
+        try {
+          const res = await fetch(new URL("/v1/tasks", member.url), {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body,
+            signal: AbortSignal.timeout(Math.max(1, round.deadline - Date.now())),
+          });
+          if (!res.ok) {
+            console.warn(
+              `verifier ${member.address} refused task ${round.inferenceId}: ${res.status} ${await res.text()}`,
+            );
+            return;
+          }
+          await this.submitVerdict(await res.json());
+        } catch (err) {
+          // A silent or unreachable verifier is handled by the deadline, not here.
+          console.warn(
+            `verifier ${member.address} did not answer task ${round.inferenceId}: ${String(err)}`,
+          );
+        }
+      }),
+    );
+  }
+
+  private async decide(status: Exclude<RoundStatus, "running">): Promise<void> {
+    const changed = this.sql
+      .exec(
+        "update round set status = ?, decided_at = ? where id = 1 and status = 'running' returning id",
+        status,
+        Date.now(),
+      )
+      .toArray();
+    if (changed.length === 0) return;
+    await this.publish();
+  }
+
+  /** Writes the decision to D1 and the queue, once each; retried by the alarm until both succeed. */
+  private async publish(): Promise<void> {
+    const round = this.round();
+    if (!round || round.status === "running") return;
+    this.notify();
+    try {
+      if (!(round.published & PUBLISHED_D1)) {
+        await this.writeToD1(round);
+        this.markPublished(PUBLISHED_D1);
+      }
+      if (!(round.published & PUBLISHED_QUEUE)) {
+        if (round.status !== "inconclusive")
+          await this.env.VERIFIED_INFERENCES.send(this.outcome(round));
+        this.markPublished(PUBLISHED_QUEUE);
+      }
+    } catch (err) {
+      console.error(`publishing round ${round.inferenceId} failed; retrying`, err);
+      await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
+    }
+  }
+
+  private async writeToD1(round: StoredRound): Promise<void> {
+    const db = drizzle(this.env.DB);
+    const agreedWith =
+      round.status === "verified" ? "valid" : round.status === "rejected" ? "invalid" : null;
+    const votes = [...this.votes()];
+    const now = Date.now();
+    await db.batch([
+      db
+        .update(inferences)
+        .set({ status: round.status as Exclude<RoundStatus, "running">, updatedAt: now })
+        .where(and(eq(inferences.id, round.inferenceId), eq(inferences.status, "pending"))),
+      ...votes.map((v) =>
+        db
+          .insert(verdictsTable)
+          .values({
+            inferenceId: round.inferenceId,
+            verifier: v.verifier,
+            outcome: v.outcome,
+            agreed: v.outcome === agreedWith,
+            verdict: v.verdict,
+            receivedAt: v.receivedAt,
+          })
+          .onConflictDoNothing(),
+      ),
+    ]);
+  }
+
+  private outcome(round: StoredRound): RoundOutcome {
+    const verdicts = [...this.votes()].map((v) => v.verdict);
+    return {
+      version: 1,
+      inferenceId: round.inferenceId,
+      outcome: round.status === "verified" ? "verified" : "rejected",
+      receipt: round.payload.receipt,
+      receiptDigest: receiptDigest(round.payload.receipt),
+      quorum: this.config.quorum,
+      committee: round.committee.map((m) => m.address),
+      verdicts,
+      verdictsDigest: verdictsDigest(verdicts),
+      decidedAt: round.decidedAt ?? Date.now(),
+    };
+  }
+
+  private markPublished(flag: number) {
+    this.sql.exec("update round set published = published | ? where id = 1", flag);
+  }
+
+  private notify() {
+    if (this.watchers.size === 0) return;
+    const snapshot = this.snapshot();
+    const event = sseEvent(snapshot);
+    for (const writer of this.watchers) {
+      writer.write(event).catch(() => this.watchers.delete(writer));
+      if (snapshot.status !== "running") {
+        writer.close().catch(() => {});
+        this.watchers.delete(writer);
+      }
+    }
+  }
+
+  private registry() {
+    return new VerifierRegistry(this.env.DB);
+  }
+
+  private round(): StoredRound | null {
+    const row = this.sql.exec("select * from round where id = 1").toArray()[0];
+    if (!row) return null;
+    return {
+      inferenceId: String(row.inference_id),
+      status: row.status as RoundStatus,
+      payload: JSON.parse(String(row.payload)) as Payload,
+      committee: JSON.parse(String(row.committee)) as CommitteeMember[],
+      tried: JSON.parse(String(row.tried)) as Address[],
+      replacements: Number(row.replacements),
+      deadline: Number(row.deadline),
+      startedAt: Number(row.started_at),
+      decidedAt: row.decided_at === null ? null : Number(row.decided_at),
+      published: Number(row.published),
+      refused: JSON.parse(String(row.refused)) as Partial<Record<VerdictRefusal, number>>,
+    };
+  }
+
+  private *votes() {
+    for (const row of this.sql.exec("select * from votes order by verifier")) {
+      yield {
+        verifier: row.verifier as Address,
+        outcome: row.outcome as Verdict["outcome"],
+        verdict: JSON.parse(String(row.verdict)) as Verdict,
+        receivedAt: Number(row.received_at),
+      };
+    }
+  }
+
+  private snapshotOrNull(): RoundSnapshot | null {
+    return this.round() ? this.snapshot() : null;
+  }
+
+  private snapshot(): RoundSnapshot {
+    const round = this.round();
+    if (!round) throw new Error("round not started");
+    const votes = [...this.votes()];
+    const voted = new Set(votes.map((v) => v.verifier.toLowerCase()));
+    return {
+      inferenceId: round.inferenceId,
+      status: round.status,
+      quorum: this.config.quorum,
+      committee: round.committee.map((m) => ({ ...m, voted: voted.has(m.address.toLowerCase()) })),
+      replacements: round.replacements,
+      deadline: round.deadline,
+      startedAt: round.startedAt,
+      decidedAt: round.decidedAt,
+      verdicts: votes.map((v) => ({
+        verifier: v.verifier,
+        outcome: v.outcome,
+        signature: v.verdict.signature,
+        receivedAt: v.receivedAt,
+        verdict: v.verdict,
+      })),
+      refused: round.refused,
+    };
+  }
+}
+
+interface StoredRound {
+  inferenceId: string;
+  status: RoundStatus;
+  payload: Payload;
+  committee: CommitteeMember[];
+  tried: Address[];
+  replacements: number;
+  deadline: number;
+  startedAt: number;
+  decidedAt: number | null;
+  published: number;
+  refused: Partial<Record<VerdictRefusal, number>>;
+}
+
+/** Verifiers check completion tokens against max_tokens; embeddings complete no tokens. */
+function taskUsage(stored: unknown): Payload["usage"] {
+  const usage = (stored ?? {}) as { prompt_tokens?: number; completion_tokens?: number };
+  return {
+    prompt_tokens: usage.prompt_tokens ?? 0,
+    completion_tokens: usage.completion_tokens ?? 0,
+  };
+}
+
+const encoder = new TextEncoder();
+const sseEvent = (data: unknown) =>
+  encoder.encode(`event: round\ndata: ${JSON.stringify(data)}\n\n`);
+
+let cachedCoordinator: { key: string; account: LocalAccount } | undefined;
+function coordinatorAccount(env: Env): LocalAccount {
+  if (cachedCoordinator?.key === env.COORDINATOR_KEY) return cachedCoordinator.account;
+  const account = privateKeyToAccount(env.COORDINATOR_KEY as `0x${string}`);
+  cachedCoordinator = { key: env.COORDINATOR_KEY, account };
+  return account;
+}

@@ -1,0 +1,100 @@
+import { and, eq, lt } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import type { Context } from "hono";
+import { inferences } from "../../db/schema";
+import { roundConfig } from "../../durable/round-config";
+import { notFound } from "../../errors";
+import { InferenceId } from "../../protocol";
+import type { GatewayEnv } from "./gateway-env";
+
+const roundOf = (env: Env, inferenceId: string) => env.VERIFICATION_ROUND.getByName(inferenceId);
+
+/**
+ * Starts the verification round of a stored inference. Failures are logged, not thrown: the
+ * caller has already answered its client, and the cron sweep starts any round left behind.
+ */
+export async function startRound(env: Env, inferenceId: string): Promise<void> {
+  try {
+    await roundOf(env, inferenceId).start(inferenceId);
+  } catch (err) {
+    console.error(
+      `could not start the verification round of ${inferenceId}; the sweep will retry`,
+      err,
+    );
+  }
+}
+
+/** Starts rounds for records still pending well after their round should have ended. */
+export async function sweepPendingRounds(env: Env, now = Date.now(), limit = 100): Promise<number> {
+  const { deadlineMs, maxReplacements } = roundConfig(env);
+  const olderThan = now - deadlineMs * (maxReplacements + 2);
+  const rows = await drizzle(env.DB)
+    .select({ id: inferences.id })
+    .from(inferences)
+    .where(and(eq(inferences.status, "pending"), lt(inferences.createdAt, olderThan)))
+    .orderBy(inferences.createdAt)
+    .limit(limit);
+  await Promise.all(rows.map((r) => startRound(env, r.id)));
+  return rows.length;
+}
+
+/** The round of an inference the caller's key owns; 404 for anyone else's, as for records. */
+async function ownedInferenceId(c: Context<GatewayEnv>): Promise<string> {
+  const id = c.req.param("id") ?? "";
+  const [row] = await drizzle(c.env.DB)
+    .select({ id: inferences.id })
+    .from(inferences)
+    .where(and(eq(inferences.id, id), eq(inferences.apiKeyId, c.get("apiKey").id)))
+    .limit(1);
+  if (!row)
+    throw notFound(`No inference with id '${id}' for this API key.`, "inference_not_found", "id");
+  return row.id;
+}
+
+/** The round's state for `GET /v1/inferences/{id}`, or a pending placeholder before it starts. */
+export async function roundSnapshot(env: Env, inferenceId: string) {
+  return (
+    (await roundOf(env, inferenceId).snapshotIfStarted()) ?? {
+      status: "pending",
+      committee: [],
+      verdicts: [],
+    }
+  );
+}
+
+/** `GET /v1/inferences/{id}/events`: Server-Sent Events from pending to the decided outcome. */
+export async function roundEvents(c: Context<GatewayEnv>): Promise<Response> {
+  const id = await ownedInferenceId(c);
+  return roundOf(c.env, id).fetch("https://round/events", { signal: c.req.raw.signal });
+}
+
+/**
+ * `POST /v1/inferences/{id}/verdicts`: a verifier that answers after its task request was cut
+ * off hands its verdict in here. Public: the round accepts only committee members' signatures.
+ */
+export async function submitVerdict(c: Context<GatewayEnv>): Promise<Response> {
+  const id = InferenceId.safeParse(c.req.param("id"));
+  if (!id.success)
+    throw notFound(`No verification round for '${c.req.param("id")}'.`, "round_not_found", "id");
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    body = null;
+  }
+  const result = await roundOf(c.env, id.data).submitVerdict(body);
+  if (result.accepted) return c.json({ accepted: true, status: result.status }, 202);
+  if (result.status === null)
+    throw notFound(`No verification round for '${id.data}'.`, "round_not_found", "id");
+  return c.json(
+    {
+      error: {
+        message: `Verdict refused: ${result.reason}.`,
+        type: "invalid_request_error",
+        param: null,
+        code: result.reason,
+      },
+    },
+    result.reason === "bad_signature" ? 401 : result.reason === "not_in_committee" ? 403 : 409,
+  );
+}

@@ -1,0 +1,158 @@
+import { env } from "cloudflare:workers";
+import { type Hex, keccak256, toHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { vi } from "vitest";
+import type { ModelInfo } from "../src/backends/backend";
+import { REFERENCE_MODELS, referenceBackend } from "../src/backends/reference";
+import { VerifierRegistry } from "../src/db/verifier-registry";
+import { type NormalizedChatRequest, newInferenceId, type ResponseContent } from "../src/protocol";
+import { recordInference } from "../src/workers/infer/record-inference";
+import { createVerifierApp } from "../src/workers/verify/app";
+import { createTestKey } from "./gateway";
+
+export type FaultMode = "" | "always-invalid" | "silent" | "wrong-key";
+
+export interface FakeVerifier {
+  index: number;
+  address: `0x${string}`;
+  url: string;
+  mode: FaultMode;
+  /** Task requests this verifier received. */
+  tasks: number;
+}
+
+const coordinator = privateKeyToAccount(env.COORDINATOR_KEY as Hex);
+const inferenceNode = privateKeyToAccount(env.INFERENCE_NODE_KEY as Hex);
+
+/**
+ * Real verifier apps (src/workers/verify), each with its own key, reachable at
+ * `http://verifier-N.test` through a spy on `fetch`: the round's HTTP calls run the real
+ * verifier code in this isolate. Registered and freshly seen in the D1 registry.
+ */
+export async function startVerifierNetwork(modes: FaultMode[]) {
+  const now = Date.now();
+  // The network under test is the whole registry: earlier tests' verifiers must not be picked.
+  await env.DB.prepare("delete from verifiers").run();
+  const registry = new VerifierRegistry(env.DB);
+  const verifiers: (FakeVerifier & {
+    app: ReturnType<typeof createVerifierApp>;
+    env: VerifyEnv;
+  })[] = [];
+  for (const [index, mode] of modes.entries()) {
+    const key = keccak256(toHex(`verity test verifier ${index}`));
+    const { address } = privateKeyToAccount(key);
+    const url = `http://verifier-${index}.test`;
+    const verifierEnv = {
+      VERIFIER_KEY: key,
+      COORDINATOR_URL: "http://gateway.test",
+      COORDINATOR_ADDRESS: coordinator.address,
+      INFERENCE_NODES: inferenceNode.address,
+      PUBLIC_URL: url,
+      HEARTBEAT_INTERVAL_MS: "10000",
+      TASK_MAX_AGE_MS: "60000",
+      MAX_RESPONSE_CHARS: "32768",
+      DENY_PATTERNS: "[]",
+      EMBEDDING_MIN_COSINE: "0.9999",
+      FAULT_MODE: mode,
+      BACKENDS: "reference",
+      OPENAI_COMPAT_URL: "",
+      OPENAI_COMPAT_MODELS: "",
+    } as unknown as VerifyEnv;
+    verifiers.push({
+      index,
+      address,
+      url,
+      mode,
+      tasks: 0,
+      app: createVerifierApp(),
+      env: verifierEnv,
+    });
+    await registry.register(address, url, now);
+    await registry.recordHeartbeat(
+      { address, url, policyHash: "0x", version: "test", models: [] },
+      now,
+    );
+  }
+  const realFetch = globalThis.fetch;
+  const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const request = new Request(input, init);
+    const verifier = verifiers.find((v) => request.url.startsWith(v.url));
+    if (!verifier) return realFetch(input, init);
+    verifier.tasks++;
+    if (verifier.mode === "silent") {
+      // The verifier's own silent mode is tested with the verifier; here the line stays open
+      // until the caller gives up. (Settled only from the caller's own context: a Durable
+      // Object's promises cannot be resolved from another one's.)
+      return new Promise<Response>((_, reject) => {
+        request.signal.addEventListener(
+          "abort",
+          () => reject(new Error("verifier never answered")),
+          {
+            once: true,
+          },
+        );
+      });
+    }
+    return verifier.app.fetch(request, verifier.env, {
+      waitUntil() {},
+      passThroughOnException() {},
+      props: {},
+    } as unknown as ExecutionContext);
+  });
+  return {
+    verifiers,
+    byAddress: (address: string) =>
+      verifiers.find((v) => v.address.toLowerCase() === address.toLowerCase()),
+    restore: () => spy.mockRestore(),
+  };
+}
+
+const chatModel = REFERENCE_MODELS.find((m) => m.id === "verity-ngram-1") as ModelInfo;
+
+/**
+ * Stores a chat inference exactly as the gateway does (real backend, signed receipt, D1
+ * record), without starting its round: the test decides when and how the round runs.
+ * `tamper` changes the stored response after signing, as a lying gateway would.
+ */
+export async function storeChatInference(
+  options: { tamper?: (response: ResponseContent & { kind: "chat" }) => ResponseContent } = {},
+) {
+  const { id: apiKeyId } = await createTestKey();
+  const request: NormalizedChatRequest = {
+    kind: "chat",
+    model: chatModel.id,
+    messages: [{ role: "user", content: "Tell me about rivers and the sea." }],
+    temperature: 0.7,
+    top_p: 1,
+    max_tokens: 24,
+    seed: 42,
+    stop: [],
+  };
+  const { kind: _, ...input } = request;
+  let content = "";
+  let done:
+    | { finishReason: "stop" | "length"; usage: { promptTokens: number; completionTokens: number } }
+    | undefined;
+  for await (const event of referenceBackend.chat(chatModel, input)) {
+    if (event.type === "delta") content += event.text;
+    else done = event;
+  }
+  if (!done) throw new Error("no completion");
+  const honest = { kind: "chat" as const, content, finish_reason: done.finishReason };
+  const id = newInferenceId();
+  await recordInference(env, {
+    id,
+    apiKeyId,
+    backend: "reference",
+    request,
+    response: options.tamper ? options.tamper(honest) : honest,
+    usage: {
+      prompt_tokens: done.usage.promptTokens,
+      completion_tokens: done.usage.completionTokens,
+      total_tokens: done.usage.promptTokens + done.usage.completionTokens,
+    },
+    stream: false,
+    user: undefined,
+  });
+  return { id, request, response: honest };
+}
