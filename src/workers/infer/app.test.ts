@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestKey, gatewayFetch } from "../../../test/gateway";
+import { KEY_CACHE_MS } from "./auth";
 
 let key: string;
 beforeAll(async () => {
@@ -35,18 +36,33 @@ describe("authentication", () => {
     );
   });
 
-  it("refuses a revoked key with 401", async () => {
-    const revoked = await createTestKey();
-    expect((await gatewayFetch("/v1/models", { key: revoked.key })).status).toBe(200);
-    await env.DB.prepare("update api_keys set revoked_at = ? where id = ?")
-      .bind(Date.now(), revoked.id)
-      .run();
+  it("refuses a revoked key with 401, at once if unseen and within the cache time if seen", async () => {
+    const revoke = (id: string) =>
+      env.DB.prepare("update api_keys set revoked_at = ? where id = ?").bind(Date.now(), id).run();
+    const unseen = await createTestKey();
+    await revoke(unseen.id);
     await expectError(
-      await gatewayFetch("/v1/models", { key: revoked.key }),
+      await gatewayFetch("/v1/models", { key: unseen.key }),
       401,
       null,
       "invalid_api_key",
     );
+
+    const seen = await createTestKey();
+    expect((await gatewayFetch("/v1/models", { key: seen.key })).status).toBe(200);
+    await revoke(seen.id);
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + KEY_CACHE_MS + 1);
+      await expectError(
+        await gatewayFetch("/v1/models", { key: seen.key }),
+        401,
+        null,
+        "invalid_api_key",
+      );
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("stores keys only as hashes", async () => {

@@ -2,9 +2,17 @@ import { and, eq, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { createMiddleware } from "hono/factory";
 import { hashApiKey } from "../../db/api-keys";
-import { apiKeys } from "../../db/schema";
+import { type ApiKey, apiKeys } from "../../db/schema";
 import { VerityError } from "../../errors";
 import type { GatewayEnv } from "./gateway-env";
+
+/**
+ * How long an isolate trusts a key lookup. Every request would otherwise cost a D1 read; the
+ * price is that a revoked key keeps working for at most this long in an isolate that saw it.
+ */
+export const KEY_CACHE_MS = 5_000;
+const KEY_CACHE_MAX = 10_000;
+const keyCache = new Map<string, { key: ApiKey; until: number }>();
 
 const unauthorized = (message: string, code: string) =>
   new VerityError(message, {
@@ -13,6 +21,27 @@ const unauthorized = (message: string, code: string) =>
     code,
     headers: { "www-authenticate": 'Bearer realm="verity"' },
   });
+
+async function activeKey(
+  db: D1Database,
+  keyHash: string,
+  now: number,
+): Promise<ApiKey | undefined> {
+  const cached = keyCache.get(keyHash);
+  if (cached && cached.until > now) return cached.key;
+  const [key] = await drizzle(db)
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt)))
+    .limit(1);
+  if (!key) {
+    keyCache.delete(keyHash);
+    return undefined;
+  }
+  if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
+  keyCache.set(keyHash, { key, until: now + KEY_CACHE_MS });
+  return key;
+}
 
 /** Resolves `Authorization: Bearer <key>` to an active key row, or answers 401. */
 export const requireApiKey = createMiddleware<GatewayEnv>(async (c, next) => {
@@ -24,12 +53,7 @@ export const requireApiKey = createMiddleware<GatewayEnv>(async (c, next) => {
       "missing_api_key",
     );
   }
-  const keyHash = await hashApiKey(match[1]);
-  const [key] = await drizzle(c.env.DB)
-    .select()
-    .from(apiKeys)
-    .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt)))
-    .limit(1);
+  const key = await activeKey(c.env.DB, await hashApiKey(match[1]), Date.now());
   if (!key) throw unauthorized("Incorrect or revoked API key provided.", "invalid_api_key");
   c.set("apiKey", key);
   await next();
