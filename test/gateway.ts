@@ -42,6 +42,6 @@ export async function readSse(response: Response): Promise<string[]> {
   const text = await response.text();
   return text
     .split("\n\n")
-    .filter((block) => block.startsWith("data: "))
-    .map((block) => block.slice("data: ".length));
+    .flatMap((block) => block.split("\n").filter((line) => line.startsWith("data: ")))
+    .map((line) => line.slice("data: ".length));
 }

@@ -117,7 +117,7 @@ const chatModel = REFERENCE_MODELS.find((m) => m.id === "verity-ngram-1") as Mod
 export async function storeChatInference(
   options: { tamper?: (response: ResponseContent & { kind: "chat" }) => ResponseContent } = {},
 ) {
-  const { id: apiKeyId } = await createTestKey();
+  const { id: apiKeyId, key } = await createTestKey();
   const request: NormalizedChatRequest = {
     kind: "chat",
     model: chatModel.id,
@@ -154,5 +154,5 @@ export async function storeChatInference(
     stream: false,
     user: undefined,
   });
-  return { id, request, response: honest };
+  return { id, key, request, response: honest };
 }
