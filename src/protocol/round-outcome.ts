@@ -2,6 +2,7 @@ import type { Hex } from "viem";
 import { z } from "zod";
 import { hashCanonical } from "./canonical";
 import { InferenceId } from "./inference-id";
+import { LEAF_OUTCOME, type LeafValues } from "./merkle-leaf";
 import { Bytes32, ChecksumAddress, Receipt } from "./receipt";
 import { Verdict } from "./verdict";
 
@@ -40,4 +41,21 @@ export function verdictsDigest(
     }))
     .sort((a, b) => (a.verifier < b.verifier ? -1 : a.verifier > b.verifier ? 1 : 0));
   return hashCanonical(entries);
+}
+
+/**
+ * The settlement leaf of a decided round. Settlers and co-signing verifiers both derive it
+ * from the queue message with this one function, so they agree on every leaf bit for bit.
+ */
+export function leafFromOutcome(outcome: RoundOutcome): LeafValues {
+  return {
+    inferenceId: outcome.inferenceId,
+    requestHash: outcome.receipt.requestHash,
+    responseHash: outcome.receipt.responseHash,
+    model: outcome.receipt.model,
+    inferenceNode: outcome.receipt.node,
+    outcome: LEAF_OUTCOME[outcome.outcome],
+    verdictsDigest: outcome.verdictsDigest,
+    createdAt: outcome.receipt.createdAt,
+  };
 }
