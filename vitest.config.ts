@@ -7,6 +7,10 @@ const TEST_COORDINATOR_KEY = "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f6
 const TEST_INFERENCE_NODE_KEY =
   "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
 
+// wrangler reads required secrets from the environment; the tests' own keys satisfy it quietly.
+process.env.INFERENCE_NODE_KEY ??= TEST_INFERENCE_NODE_KEY;
+process.env.COORDINATOR_KEY ??= TEST_COORDINATOR_KEY;
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
