@@ -1,3 +1,4 @@
+export * from "./batch-sign-request";
 export { canonicalJson, hashCanonical, JsonString } from "./canonical";
 export * from "./committee";
 // The verification layer's messages (owned with the verification layer).
