@@ -4,9 +4,13 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { notFound, VerityError } from "../../errors";
 import { verifyTask } from "../../protocol/verification-task";
 import { errorResponse } from "../infer/on-error";
+import { batchRefusal, isBatchRefusal } from "./batch-refusal";
+import { coSignBatch } from "./co-sign-batch";
 import { holdOpen } from "./hold-open";
 import { judgeTask } from "./judge-task";
+import { readBatchSignRequest } from "./read-batch-sign-request";
 import { readSignedTask } from "./read-signed-task";
+import { settlementConfig } from "./settlement-config";
 import { taskRefusal } from "./task-refusal";
 import { verifierConfig } from "./verifier-config";
 import { isTaskRefusal, VerifierCounters } from "./verifier-counters";
@@ -20,12 +24,19 @@ export interface VerifierHonoEnv {
 /** The largest task accepted: a request, its answer (embeddings can be large) and a receipt. */
 export const MAX_TASK_BYTES = 16 * 1024 * 1024;
 
+/**
+ * The largest batch signing request accepted: room for `MAX_BATCH_OUTCOMES` (1,000) outcomes,
+ * each a receipt and a few verdicts with their checks (a few KiB).
+ */
+export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
+
 /** How long the `silent` fault holds a task open before giving up (the client is long gone). */
 export const SILENT_HOLD_MS = 10 * 60 * 1000;
 
 /**
- * The verifier's HTTP surface: `GET /v1/health` and `POST /v1/tasks`. Each app counts its own
- * refusals and verdicts, so tests (and a coordinator's tests) can run several in one isolate.
+ * The verifier's HTTP surface: `GET /v1/health`, `POST /v1/tasks` and `POST /v1/batches/sign`.
+ * Each app counts its own refusals, verdicts and co-signed batches, so tests (and a
+ * coordinator's tests) can run several in one isolate.
  */
 export function createVerifierApp() {
   const counters = new VerifierCounters();
@@ -33,6 +44,13 @@ export function createVerifierApp() {
   app.onError((err, c) => {
     if (c.req.path === "/v1/tasks" && err instanceof VerityError && isTaskRefusal(err.code)) {
       counters.refuse(err.code);
+    }
+    if (
+      c.req.path === "/v1/batches/sign" &&
+      err instanceof VerityError &&
+      isBatchRefusal(err.code)
+    ) {
+      counters.refuseBatch(err.code);
     }
     return errorResponse(err);
   });
@@ -99,6 +117,40 @@ export function createVerifierApp() {
       const verdict = await judgeTask(accepted.task, config);
       counters.verdicts[verdict.outcome]++;
       return c.json(verdict);
+    },
+  );
+
+  app.post(
+    "/v1/batches/sign",
+    bodyLimit({
+      maxSize: MAX_BATCH_BYTES,
+      onError: () => {
+        throw batchRefusal(
+          "too_large",
+          `The request is larger than the ${MAX_BATCH_BYTES} byte limit.`,
+        );
+      },
+    }),
+    async (c) => {
+      const config = verifierConfig(c.env);
+      const settlement = settlementConfig(c.env);
+      const request = await readBatchSignRequest(c);
+      if (config.faultMode === "silent") {
+        await holdOpen(SILENT_HOLD_MS, c.req.raw.signal);
+        throw new VerityError(
+          "This verifier is in the silent fault mode and never answers co-signing requests.",
+          { status: 504, type: "service_unavailable", code: "silent_fault_mode" },
+        );
+      }
+      if (config.faultMode === "always-invalid") {
+        throw batchRefusal(
+          "fault_mode_refused",
+          "This verifier is in the always-invalid fault mode and refuses to co-sign any batch.",
+        );
+      }
+      const signature = await coSignBatch(request, config, settlement);
+      counters.batches.signed++;
+      return c.json(signature);
     },
   );
   return app;

@@ -1,0 +1,90 @@
+import type { BatchCoSignature, BatchSignRequest } from "../../protocol/batch-sign-request";
+import { settlementBatchFromJson } from "../../protocol/batch-sign-request";
+import { batchDigest, signBatch } from "../../protocol/settlement-batch";
+import { batchRefusal } from "./batch-refusal";
+import { batchRoot } from "./batch-root";
+import { checkOutcome } from "./check-outcome";
+import { readVerifierRegistry } from "./read-verifier-registry";
+import type { SettlementConfig } from "./settlement-config";
+import type { VerifierConfig } from "./verifier-config";
+
+/**
+ * Signs a settlement batch only after checking all of it: it is for this verifier's chain and
+ * ledger, `count` is the number of outcomes, no inference appears twice, the outcomes' leaves
+ * make `root`, and every outcome holds (`checkOutcome`) against the on-chain registry, with
+ * quorum `max(threshold(), MIN_QUORUM)`.
+ *
+ * @throws VerityError 409 for a batch it will not sign (the reason is the `code`), 503
+ * `registry_unavailable` or `verifier_misconfigured` when it cannot read the registry.
+ */
+export async function coSignBatch(
+  request: BatchSignRequest,
+  config: VerifierConfig,
+  settlement: SettlementConfig,
+): Promise<BatchCoSignature> {
+  if (request.chainId !== settlement.chainId) {
+    throw batchRefusal(
+      "chain_mismatch",
+      `This verifier signs batches for chain ${settlement.chainId}, not ${request.chainId}.`,
+      "chainId",
+    );
+  }
+  if (request.ledger !== settlement.ledger) {
+    throw batchRefusal(
+      "unknown_ledger",
+      `This verifier signs batches only for the ledger ${settlement.ledger}, not ${request.ledger}.`,
+      "ledger",
+    );
+  }
+  const { batch, outcomes } = request;
+  if (batch.count !== outcomes.length) {
+    throw batchRefusal(
+      "count_mismatch",
+      `The batch claims ${batch.count} records but ${outcomes.length} outcomes were sent.`,
+      "batch.count",
+    );
+  }
+  const seen = new Map<string, number>();
+  for (const [i, outcome] of outcomes.entries()) {
+    const first = seen.get(outcome.inferenceId);
+    if (first !== undefined) {
+      throw batchRefusal(
+        "duplicate_inference",
+        `Inference ${outcome.inferenceId} is in the batch twice (outcomes ${first} and ${i}).`,
+        `outcomes.${i}`,
+      );
+    }
+    seen.set(outcome.inferenceId, i);
+  }
+  const root = batchRoot(outcomes);
+  if (root !== batch.root) {
+    throw batchRefusal(
+      "root_mismatch",
+      `The outcomes make the root ${root}, not ${batch.root}.`,
+      "batch.root",
+    );
+  }
+
+  const registry = await readVerifierRegistry(settlement);
+  // A threshold beyond 2^53 can never be met anyway; clamping keeps the quorum a plain number.
+  const threshold =
+    registry.threshold > BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number.MAX_SAFE_INTEGER
+      : Number(registry.threshold);
+  const context = {
+    trustedNodes: config.policy.receiptIntegrity.inferenceNodes,
+    registered: registry.verifiers,
+    quorum: Math.max(threshold, settlement.minQuorum),
+  };
+  for (const [i, outcome] of outcomes.entries()) await checkOutcome(outcome, i, context);
+
+  const settlementBatch = settlementBatchFromJson(batch);
+  if (config.signer === config.account) {
+    return signBatch(settlementBatch, settlement.domain, config.account);
+  }
+  // wrong-key fault: the answer names the registered address but another key signs.
+  const signature = await config.signer.sign({
+    hash: batchDigest(settlementBatch, settlement.domain),
+  });
+  return { signer: config.account.address, signature };
+}
