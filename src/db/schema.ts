@@ -1,5 +1,15 @@
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import {
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
+import type { LeafTuple } from "../protocol/merkle-leaf";
+import type { RoundOutcome } from "../protocol/round-outcome";
+import type { BatchSignature } from "../protocol/settlement-batch";
 
 /** API keys. Only the SHA-256 of a key is stored; `prefix` is its first characters, for humans. */
 export const apiKeys = sqliteTable("api_keys", {
@@ -105,3 +115,104 @@ export type ApiKey = typeof apiKeys.$inferSelect;
 export type Inference = typeof inferences.$inferSelect;
 export type NewInference = typeof inferences.$inferInsert;
 export type Verifier = typeof verifiers.$inferSelect;
+
+/**
+ * Settlement: every decided round (verified or rejected) as the `verified-inferences` queue
+ * delivered it, one row per inference whatever the number of deliveries. `batch` and
+ * `treeIndex` are set when the settler puts the record's leaf into a batch.
+ */
+export const settlementRecords = sqliteTable(
+  "settlement_records",
+  {
+    inferenceId: text("inference_id").primaryKey(),
+    outcome: text("outcome", { enum: ["verified", "rejected"] }).notNull(),
+    /** The `RoundOutcome` message: co-signing verifiers re-derive the leaf from it. */
+    roundOutcome: text("round_outcome", { mode: "json" }).$type<RoundOutcome>().notNull(),
+    /** `leafTuple(leafFromOutcome(roundOutcome))`, in `LEAF_TYPES` order. */
+    leaf: text("leaf", { mode: "json" }).$type<LeafTuple>().notNull(),
+    leafHash: text("leaf_hash").notNull(),
+    decidedAt: integer("decided_at").notNull(),
+    receivedAt: integer("received_at").notNull(),
+    /** `settlement_batches.id` once batched. */
+    batch: integer("batch").references(() => settlementBatches.id),
+    /** The leaf's index in its batch's tree array (`StandardMerkleTree.dump().tree`). */
+    treeIndex: integer("tree_index"),
+  },
+  // Unbatched records oldest first (`batch is null`), and one batch's records.
+  (t) => [index("settlement_records_batch").on(t.batch, t.decidedAt, t.inferenceId)],
+);
+
+export const settlementBatchStatuses = ["pending", "submitted", "confirmed"] as const;
+export type SettlementBatchStatus = (typeof settlementBatchStatuses)[number];
+
+/**
+ * Batches of settlement records, one row per Merkle root. `pending`: built, not sent (the
+ * `reason` says why, e.g. too few co-signatures); `submitted`: `settleBatch` sent as `txHash`
+ * (mined in `blockNumber`/`blockHash` once seen); `confirmed`: `CONFIRMATIONS` deep, final.
+ */
+export const settlementBatches = sqliteTable(
+  "settlement_batches",
+  {
+    /** Local key; `batchId` is the id on the ledger and may change if it was taken there. */
+    id: integer("id").primaryKey(),
+    chainId: integer("chain_id").notNull(),
+    ledger: text("ledger").notNull(),
+    /** The ledger's `uint64` batch id: sequential per ledger, from 1. */
+    batchId: integer("batch_id").notNull(),
+    root: text("root").notNull(),
+    count: integer("count").notNull(),
+    status: text("status", { enum: settlementBatchStatuses }).notNull().default("pending"),
+    /** Why a pending batch is waiting, or what the last attempt ran into. */
+    reason: text("reason"),
+    /** The co-signatures collected for the current `batchId`, so a re-submission needs none again. */
+    signatures: text("signatures", { mode: "json" }).$type<BatchSignature[]>(),
+    /** The settler (signing key) address that builds and submits this batch. */
+    settler: text("settler").notNull(),
+    txHash: text("tx_hash"),
+    /** The settler's nonce of `txHash`; null when the settling transaction is someone else's. */
+    nonce: integer("nonce"),
+    submittedAt: integer("submitted_at"),
+    submissions: integer("submissions").notNull().default(0),
+    blockNumber: integer("block_number"),
+    blockHash: text("block_hash"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    confirmedAt: integer("confirmed_at"),
+  },
+  (t) => [
+    uniqueIndex("settlement_batches_ledger_batch").on(t.chainId, t.ledger, t.batchId),
+    index("settlement_batches_status").on(t.status),
+  ],
+);
+
+/**
+ * Every node hash of every batch's tree (`StandardMerkleTree.dump().tree`, root at 0), so a
+ * proof is one indexed read of its O(log n) sibling hashes, never a rebuilt tree.
+ */
+export const settlementTreeNodes = sqliteTable(
+  "settlement_tree_nodes",
+  {
+    batch: integer("batch")
+      .notNull()
+      .references(() => settlementBatches.id),
+    nodeIndex: integer("node_index").notNull(),
+    hash: text("hash").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.batch, t.nodeIndex] })],
+);
+
+/** Messages that exhausted their retries on `verified-inferences` (its dead-letter queue). */
+export const settlementDeadLetters = sqliteTable("settlement_dead_letters", {
+  messageId: text("message_id").primaryKey(),
+  queue: text("queue").notNull(),
+  /** The message body as JSON, whatever it was. */
+  body: text("body").notNull(),
+  /** Why it cannot be settled, when the body says (validation errors). */
+  error: text("error"),
+  attempts: integer("attempts").notNull(),
+  sentAt: integer("sent_at").notNull(),
+  receivedAt: integer("received_at").notNull(),
+});
+
+export type SettlementRecord = typeof settlementRecords.$inferSelect;
+export type SettlementBatchRow = typeof settlementBatches.$inferSelect;

@@ -1,0 +1,91 @@
+import { and, asc, count, eq, isNull } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import type { Hex } from "viem";
+import { type LeafTuple, leafHash, leafTuple } from "../protocol/merkle-leaf";
+import { leafFromOutcome, type RoundOutcome } from "../protocol/round-outcome";
+import { settlementRecords } from "./schema";
+
+/** A decided round ready to store: the outcome and the leaf it settles as. */
+export interface NewSettlementRecord {
+  outcome: RoundOutcome;
+  leaf: LeafTuple;
+  leafHash: Hex;
+}
+
+/** A record waiting for a batch, oldest decision first. */
+export interface UnbatchedRecord {
+  inferenceId: string;
+  leaf: LeafTuple;
+}
+
+/**
+ * The leaf a decided round settles as, derived once when it arrives.
+ *
+ * @throws ZodError if the outcome's fields do not make a leaf (see `leafTuple`).
+ */
+export function settlementRecordOf(outcome: RoundOutcome): NewSettlementRecord {
+  const values = leafFromOutcome(outcome);
+  return { outcome, leaf: leafTuple(values), leafHash: leafHash(values) };
+}
+
+/**
+ * Stores records, one per inference: a record already stored (a repeated delivery) is left as
+ * it is. All or nothing, in one round trip.
+ *
+ * @returns the ids that were new.
+ */
+export async function storeSettlementRecords(
+  d1: D1Database,
+  records: readonly NewSettlementRecord[],
+  receivedAt: number,
+): Promise<Set<string>> {
+  if (records.length === 0) return new Set();
+  const db = drizzle(d1);
+  const [first, ...rest] = records.map((r) =>
+    db
+      .insert(settlementRecords)
+      .values({
+        inferenceId: r.outcome.inferenceId,
+        outcome: r.outcome.outcome,
+        roundOutcome: r.outcome,
+        leaf: r.leaf,
+        leafHash: r.leafHash,
+        decidedAt: r.outcome.decidedAt,
+        receivedAt,
+      })
+      .onConflictDoNothing()
+      .returning({ inferenceId: settlementRecords.inferenceId }),
+  );
+  if (!first) return new Set();
+  const results = await db.batch([first, ...rest]);
+  return new Set(results.flat().map((r) => r.inferenceId));
+}
+
+/** Up to `limit` records not in any batch yet, oldest decision first. */
+export async function unbatchedRecords(d1: D1Database, limit: number): Promise<UnbatchedRecord[]> {
+  return drizzle(d1)
+    .select({ inferenceId: settlementRecords.inferenceId, leaf: settlementRecords.leaf })
+    .from(settlementRecords)
+    .where(isNull(settlementRecords.batch))
+    .orderBy(asc(settlementRecords.decidedAt), asc(settlementRecords.inferenceId))
+    .limit(limit);
+}
+
+/** How many records wait for a batch. */
+export async function unbatchedCount(d1: D1Database): Promise<number> {
+  const [row] = await drizzle(d1)
+    .select({ n: count() })
+    .from(settlementRecords)
+    .where(isNull(settlementRecords.batch));
+  return row?.n ?? 0;
+}
+
+/** The round outcomes of batch `batch` (local key), in tree order: what co-signers are sent. */
+export async function batchOutcomes(d1: D1Database, batch: number): Promise<RoundOutcome[]> {
+  const rows = await drizzle(d1)
+    .select({ roundOutcome: settlementRecords.roundOutcome })
+    .from(settlementRecords)
+    .where(and(eq(settlementRecords.batch, batch)))
+    .orderBy(asc(settlementRecords.treeIndex));
+  return rows.map((r) => r.roundOutcome);
+}

@@ -1,0 +1,89 @@
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import type { Hex } from "viem";
+import { LEAF_TYPES, type LeafTuple } from "../protocol/merkle-leaf";
+
+/** A batch's tree as stored: every node hash, and where each leaf sits among them. */
+export interface BatchTree {
+  root: Hex;
+  /** `StandardMerkleTree.dump().tree`: the root at 0, node `i`'s children at `2i+1` and `2i+2`. */
+  nodes: Hex[];
+  /** `treeIndices[i]` is the node index of the leaf made from `leaves[i]`. */
+  treeIndices: number[];
+}
+
+/** Node hashes per insert statement: one JSON array parameter of about 350 kB. */
+const NODES_PER_STATEMENT = 5_000;
+
+/**
+ * The StandardMerkleTree of a batch's leaves, exactly as `StandardMerkleTree.of(leaves,
+ * LEAF_TYPES)` builds it (leaves sorted by hash), flattened for storage.
+ */
+export function buildBatchTree(leaves: readonly LeafTuple[]): BatchTree {
+  const tree = StandardMerkleTree.of([...leaves], LEAF_TYPES);
+  const dump = tree.dump();
+  return {
+    root: tree.root as Hex,
+    nodes: dump.tree as Hex[],
+    treeIndices: dump.values.map((v) => v.treeIndex),
+  };
+}
+
+/**
+ * The node indices of the proof of the leaf at `treeIndex`, leaf to root: the sibling of each
+ * node on the path (`i` odd: `i+1`, even: `i-1`), then its parent `(i-1) >> 1`.
+ */
+export function proofIndices(treeIndex: number): number[] {
+  const indices: number[] = [];
+  for (let i = treeIndex; i > 0; i = (i - 1) >> 1) indices.push(i % 2 === 1 ? i + 1 : i - 1);
+  return indices;
+}
+
+/**
+ * Statements inserting every node of `tree` for the batch `(chainId, ledger, batchId)`, for a
+ * D1 batch that inserts that batch row first (the batch's local id is looked up, not passed).
+ */
+export function treeNodeStatements(
+  d1: D1Database,
+  batch: { chainId: number; ledger: string; batchId: number },
+  nodes: readonly Hex[],
+): D1PreparedStatement[] {
+  const statements: D1PreparedStatement[] = [];
+  for (let offset = 0; offset < nodes.length; offset += NODES_PER_STATEMENT) {
+    const chunk = nodes.slice(offset, offset + NODES_PER_STATEMENT);
+    statements.push(
+      d1
+        .prepare(
+          `insert into settlement_tree_nodes (batch, node_index, hash)
+           select b.id, j.key + ?4, j.value
+           from settlement_batches b, json_each(?5) j
+           where b.chain_id = ?1 and b.ledger = ?2 and b.batch_id = ?3`,
+        )
+        .bind(batch.chainId, batch.ledger, batch.batchId, offset, JSON.stringify(chunk)),
+    );
+  }
+  return statements;
+}
+
+/**
+ * The inclusion proof of the leaf at `treeIndex` of batch `batch` (local id), read from the
+ * stored nodes: O(log n) rows in one indexed query.
+ *
+ * @throws Error if a node is missing: stored trees are complete, so that is corruption.
+ */
+export async function readProof(d1: D1Database, batch: number, treeIndex: number): Promise<Hex[]> {
+  const indices = proofIndices(treeIndex);
+  if (indices.length === 0) return [];
+  const { results } = await d1
+    .prepare(
+      `select node_index, hash from settlement_tree_nodes
+       where batch = ?1 and node_index in (select value from json_each(?2))`,
+    )
+    .bind(batch, JSON.stringify(indices))
+    .all<{ node_index: number; hash: Hex }>();
+  const byIndex = new Map(results.map((r) => [r.node_index, r.hash]));
+  return indices.map((i) => {
+    const hash = byIndex.get(i);
+    if (!hash) throw new Error(`batch ${batch} has no stored tree node ${i}`);
+    return hash;
+  });
+}
