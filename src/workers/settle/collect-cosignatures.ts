@@ -1,0 +1,108 @@
+import type { Address } from "viem";
+import type { VerifierEntry } from "../../db/verifier-registry";
+import { VerityError } from "../../errors";
+import { BatchCoSignature, type BatchSignRequest } from "../../protocol/batch-sign-request";
+import {
+  type BatchSignature,
+  type LedgerDomain,
+  recoverBatchSigner,
+  type SettlementBatch,
+} from "../../protocol/settlement-batch";
+
+/** What asking the verifiers gave: valid co-signatures, and why the others were not. */
+export interface CosignResult {
+  /** Distinct registered signers, at most `quorum` of them, in the order they were collected. */
+  signatures: BatchSignature[];
+  /** One line per verifier that did not give a usable signature. */
+  refusals: string[];
+}
+
+export interface CollectOptions {
+  /** Active verifiers, in the order to ask them. */
+  verifiers: readonly VerifierEntry[];
+  request: BatchSignRequest;
+  batch: SettlementBatch;
+  domain: LedgerDomain;
+  /** How many distinct registered signers to collect. */
+  quorum: number;
+  /** Whether the on-chain registry lists `signer`: only those count. */
+  isRegistered: (signer: Address) => Promise<boolean>;
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Why a verifier's answer is no use, as one line for the batch's `reason`. */
+async function refusalOf(verifier: VerifierEntry, response: Response): Promise<string> {
+  let detail = "";
+  try {
+    const body = (await response.json()) as { error?: { code?: unknown; message?: unknown } };
+    if (typeof body.error?.code === "string") detail = ` ${body.error.code}`;
+    if (typeof body.error?.message === "string") detail += `: ${body.error.message}`;
+  } catch {
+    // Not JSON: the status says enough.
+  }
+  return `${verifier.address} answered ${response.status}${detail}`;
+}
+
+/**
+ * Asks verifiers to co-sign a batch until `quorum` distinct registered verifiers have, a few at
+ * a time (as many as are still missing), so honest verifiers do the batch's checking work only
+ * as often as needed. Each signature is checked here: it must recover to the signer the
+ * verifier names, and that signer must be registered on-chain.
+ *
+ * @throws VerityError 503 `rpc_unavailable` if the registry cannot be read.
+ */
+export async function collectCosignatures(options: CollectOptions): Promise<CosignResult> {
+  const body = JSON.stringify(options.request);
+  const signatures: BatchSignature[] = [];
+  const refusals: string[] = [];
+  const queue = [...options.verifiers];
+
+  const ask = async (verifier: VerifierEntry): Promise<BatchSignature | string> => {
+    let response: Response;
+    try {
+      response = await fetch(new URL("/v1/batches/sign", verifier.url), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+        signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+      });
+    } catch (error) {
+      return `${verifier.address} did not answer: ${String(error)}`;
+    }
+    if (!response.ok) return refusalOf(verifier, response);
+    let answer: BatchCoSignature;
+    try {
+      answer = BatchCoSignature.parse(await response.json());
+    } catch {
+      return `${verifier.address} answered with something that is not a co-signature`;
+    }
+    let signer: Address;
+    try {
+      signer = await recoverBatchSigner(options.batch, options.domain, answer.signature);
+    } catch (error) {
+      if (!(error instanceof VerityError)) throw error;
+      return `${verifier.address} sent a signature that does not recover`;
+    }
+    if (signer !== answer.signer) {
+      return `${verifier.address} names ${answer.signer} but its signature is by ${signer}`;
+    }
+    if (!(await options.isRegistered(signer))) {
+      return `${verifier.address} signed as ${signer}, which the registry does not list`;
+    }
+    return { signer, signature: answer.signature };
+  };
+
+  while (signatures.length < options.quorum && queue.length > 0) {
+    const wave = queue.splice(0, options.quorum - signatures.length);
+    // Answers are taken in the order asked, so the result does not depend on who was faster.
+    for (const [i, answer] of (await Promise.all(wave.map(ask))).entries()) {
+      if (typeof answer === "string") refusals.push(answer);
+      else if (signatures.some((s) => s.signer === answer.signer)) {
+        refusals.push(`${wave[i]?.address} signed as ${answer.signer}, who has signed already`);
+      } else signatures.push(answer);
+    }
+  }
+  return { signatures, refusals };
+}

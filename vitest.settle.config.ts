@@ -1,0 +1,55 @@
+// The settler's tests, run inside workerd with wrangler.settle.toml, against a real anvil that
+// vitest.settle.setup.ts starts (Node side) with the contracts deployed:
+//   vitest run --config vitest.settle.config.ts
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { SETTLER_KEY } from "./src/workers/settle/test-keys.ts";
+
+// wrangler reads required secrets from the environment; the test key satisfies it quietly.
+process.env.SETTLER_KEY ??= SETTLER_KEY;
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("./migrations");
+  return {
+    plugins: [
+      cloudflareTest((ctx) => ({
+        wrangler: { configPath: "./wrangler.settle.toml" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            SETTLER_KEY,
+            RPC_URL: ctx.inject("settleRpcUrl"),
+            CHAIN_ID: "31337",
+            LEDGER_ADDRESS: ctx.inject("settleLedger"),
+            REGISTRY_ADDRESS: ctx.inject("settleRegistry"),
+            // Small batches, so a backlog spans several; a lost transaction is re-sent at once.
+            BATCH_SIZE: "4",
+            CONFIRMATIONS: "2",
+            RESUBMIT_AFTER_MS: "0",
+          },
+          // A test producer for the consumer's own queue, and quick retries, so a poison
+          // message reaches the dead-letter queue within a test.
+          queueProducers: { TEST_OUTCOMES_QUEUE: { queueName: "verified-inferences" } },
+          queueConsumers: {
+            "verified-inferences": {
+              maxBatchSize: 10,
+              maxBatchTimeout: 0.1,
+              maxRetries: 2,
+              deadLetterQueue: "verified-inferences-dlq",
+            },
+            "verified-inferences-dlq": { maxBatchSize: 10, maxBatchTimeout: 0.1, maxRetries: 2 },
+          },
+        },
+      })),
+    ],
+    test: {
+      include: ["src/workers/settle/**/*.test.ts", "src/durable/settler.test.ts"],
+      globalSetup: ["./vitest.settle.setup.ts"],
+      setupFiles: ["./test/apply-migrations.ts"],
+      // One chain and one settler key: files that send transactions must not overlap.
+      fileParallelism: false,
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
+    },
+  };
+});
