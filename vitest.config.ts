@@ -30,7 +30,12 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-      exclude: ["test/e2e/**", "src/workers/verify/**"],
+      exclude: [
+        "test/e2e/**",
+        "src/workers/verify/**",
+        "src/workers/settle/**",
+        "src/durable/settler.test.ts",
+      ],
       setupFiles: ["./test/apply-migrations.ts"],
     },
   };

@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { notFound, VerityError } from "../../errors";
+import { errorResponse, onError } from "../../http/error-response";
 import { requireApiKey } from "./auth";
 import { bareChatCompletions, chatCompletions } from "./chat-completions";
 import { embeddings } from "./embeddings";
@@ -10,7 +11,7 @@ import type { GatewayEnv } from "./gateway-env";
 import { getInference } from "./inferences";
 import { getModel, listModels } from "./models";
 import { nodeAccount } from "./node-account";
-import { errorResponse, onError } from "./on-error";
+import { getInferenceProof } from "./proof";
 import { rateLimit } from "./rate-limit";
 import { roundEvents, submitVerdict } from "./rounds";
 import { heartbeat, listVerifiers } from "./verifiers";
@@ -65,6 +66,7 @@ export function createGatewayApp() {
   app.get("/v1/models/*", ...client, getModel);
   app.get("/v1/inferences/:id", ...client, getInference);
   app.get("/v1/inferences/:id/events", ...client, roundEvents);
+  app.get("/v1/inferences/:id/proof", ...client, getInferenceProof);
   app.get("/v1/verifiers", ...client, listVerifiers);
 
   // Verifier nodes: their EIP-712 signatures are the credential.

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { ChatEvent, FinishReason, ModelInfo } from "../../backends/backend";
 import { createModelRegistry } from "../../backends/registry";
 import { invalidRequest, upstreamError } from "../../errors";
+import { errorResponse } from "../../http/error-response";
 import { newInferenceId, type Receipt } from "../../protocol";
 import {
   type ChatCompletionBody,
@@ -10,7 +11,6 @@ import {
 } from "./chat-request";
 import type { GatewayEnv } from "./gateway-env";
 import { parseJsonBody } from "./json-body";
-import { errorResponse } from "./on-error";
 import { recordInference, verityBlock } from "./record-inference";
 import { startRound } from "./rounds";
 

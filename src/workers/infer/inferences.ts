@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { inferences } from "../../db/schema";
 import { notFound } from "../../errors";
 import type { GatewayEnv } from "./gateway-env";
+import { settlementOf } from "./proof";
 import { roundSnapshot } from "./rounds";
 
 /**
@@ -35,5 +36,6 @@ export async function getInference(c: Context<GatewayEnv>): Promise<Response> {
     usage: row.usage,
     receipt: row.receipt,
     verification: await roundSnapshot(c.env, row.id),
+    settlement: await settlementOf(c.env, row.id),
   });
 }

@@ -13,6 +13,7 @@ import {
   unbatchedRecords,
 } from "../../db/settlement-records";
 import { buildBatchTree } from "../../db/settlement-tree";
+import { onError } from "../../http/error-response";
 import {
   LEAF_TYPES,
   newInferenceId,
@@ -22,7 +23,6 @@ import {
   verdictsDigest,
 } from "../../protocol";
 import type { GatewayEnv } from "./gateway-env";
-import { onError } from "./on-error";
 import { getInferenceProof, type InferenceProof, settlementOf } from "./proof";
 
 const node = privateKeyToAccount(env.INFERENCE_NODE_KEY as `0x${string}`);

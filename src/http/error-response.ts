@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { VerityError } from "../../errors";
+import { VerityError } from "../errors";
 
 /**
  * The one place errors become HTTP responses, always in OpenAI's error shape. A `VerityError`
