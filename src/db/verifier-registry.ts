@@ -1,4 +1,4 @@
-import { and, eq, gte, sql } from "drizzle-orm";
+import { and, eq, gte, notInArray, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { getAddress } from "viem";
 import { refusals, verdicts, verifiers } from "./schema";
@@ -50,6 +50,31 @@ export class VerifierRegistry {
       .insert(verifiers)
       .values({ address: getAddress(address), url, registeredAt: now })
       .onConflictDoUpdate({ target: verifiers.address, set: { status: "active", url } });
+  }
+
+  /**
+   * Makes this table follow an authoritative list (the on-chain VerifierRegistry): verifiers
+   * not on it are removed, and listed ones are (re)activated. A newly listed verifier has no URL
+   * until its first heartbeat, and is not picked for a committee before that.
+   */
+  async syncWith(addresses: readonly string[], now: number): Promise<{ removed: number }> {
+    const listed = addresses.map((a) => getAddress(a));
+    const removed = await this.db
+      .update(verifiers)
+      .set({ status: "removed" })
+      .where(
+        listed.length > 0
+          ? and(eq(verifiers.status, "active"), notInArray(verifiers.address, listed))
+          : eq(verifiers.status, "active"),
+      )
+      .returning({ address: verifiers.address });
+    for (const address of listed) {
+      await this.db
+        .insert(verifiers)
+        .values({ address, url: "", registeredAt: now })
+        .onConflictDoUpdate({ target: verifiers.address, set: { status: "active" } });
+    }
+    return { removed: removed.length };
   }
 
   async remove(address: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { createGatewayApp } from "./app";
+import { syncRegistryFromChain } from "./registry-sync";
 import { sweepPendingRounds } from "./rounds";
 
 export { RateLimiter } from "../../durable/rate-limiter";
@@ -9,6 +10,11 @@ const app = createGatewayApp();
 export default {
   fetch: app.fetch,
   async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(
+      syncRegistryFromChain(env).catch((err) =>
+        console.error("verifier registry sync failed", err),
+      ),
+    );
     ctx.waitUntil(sweepPendingRounds(env));
   },
 } satisfies ExportedHandler<Env>;
