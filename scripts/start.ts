@@ -1,19 +1,39 @@
 // `npm start`: the whole local Verity network, offline, until Ctrl-C.
 import { relative } from "node:path";
+import { z } from "zod";
 import { cliValue, Port, parseCli, runMain } from "./lib/cli.ts";
-import { localJsonPath } from "./lib/local-json.ts";
-import { describeFailure, type LocalNetwork, startLocalNetwork } from "./lib/local-network.ts";
+import { FaultyMode, type LocalVerifier, localJsonPath } from "./lib/local-json.ts";
+import {
+  DEFAULT_CRON_INTERVAL_MS,
+  DEFAULT_VERIFIERS,
+  describeFailure,
+  type LocalNetwork,
+  startLocalNetwork,
+} from "./lib/local-network.ts";
 import { resolveStateDir } from "./lib/state-dir.ts";
+import { verifierServiceName } from "./lib/verifier-service.ts";
 
-const USAGE = `usage: npm start [-- [--port N] [--state-dir DIR]]
+const USAGE = `usage: npm start [-- [--port N] [--state-dir DIR] [--verifiers N] [--faulty MODE]
+                        [--cron-interval S]]
 
-  --port N         the gateway's port on 127.0.0.1 (default 8787)
-  --state-dir DIR  keys, D1 and local.json (default .verity/, or $VERITY_STATE_DIR)`;
+  --port N             the gateway's port on 127.0.0.1 (default 8787); verifier n
+                       listens on N+n
+  --state-dir DIR      keys, D1 and local.json (default .verity/, or $VERITY_STATE_DIR)
+  --verifiers N        verifier nodes to run (default ${DEFAULT_VERIFIERS}, at least 1)
+  --faulty MODE        run the last verifier misbehaving, to watch quorum and deadlines:
+                       always-invalid, silent or wrong-key (or $VERITY_FAULTY)
+  --cron-interval S    seconds between runs of the gateway's cron handler (default ${DEFAULT_CRON_INTERVAL_MS / 1000})`;
+
+const VerifierCount = z.coerce.number().int().min(1).max(32);
+const CronSeconds = z.coerce.number().min(1).max(3_600);
 
 async function main(): Promise<number> {
   const { values } = parseCli(process.argv.slice(2), {
     port: { type: "string" },
     "state-dir": { type: "string" },
+    verifiers: { type: "string" },
+    faulty: { type: "string" },
+    "cron-interval": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -22,6 +42,22 @@ async function main(): Promise<number> {
   }
   const port = cliValue("--port", Port, values.port ?? "8787");
   const stateDir = resolveStateDir(values["state-dir"]);
+  const verifiers = cliValue("--verifiers", VerifierCount, values.verifiers ?? DEFAULT_VERIFIERS);
+  const faultyFlag = values.faulty ?? (process.env.VERITY_FAULTY || undefined);
+  const faulty =
+    faultyFlag === undefined
+      ? undefined
+      : cliValue(
+          values.faulty === undefined ? "VERITY_FAULTY" : "--faulty",
+          FaultyMode,
+          faultyFlag,
+        );
+  const cronIntervalMs =
+    cliValue(
+      "--cron-interval",
+      CronSeconds,
+      values["cron-interval"] ?? DEFAULT_CRON_INTERVAL_MS / 1000,
+    ) * 1000;
 
   const started = Date.now();
   const aborter = new AbortController();
@@ -48,12 +84,19 @@ async function main(): Promise<number> {
   });
 
   try {
-    network = await startLocalNetwork({ stateDir, port, signal: aborter.signal });
+    network = await startLocalNetwork({
+      stateDir,
+      port,
+      verifiers,
+      faulty,
+      cronIntervalMs,
+      signal: aborter.signal,
+    });
   } catch (err) {
     if (aborter.signal.aborted) return stopped;
     throw err;
   }
-  printBanner(network, (Date.now() - started) / 1000);
+  printBanner(network, (Date.now() - started) / 1000, cronIntervalMs);
 
   return Promise.race([
     stopped,
@@ -66,7 +109,7 @@ async function main(): Promise<number> {
   ]);
 }
 
-function printBanner(network: LocalNetwork, seconds: number) {
+function printBanner(network: LocalNetwork, seconds: number, cronIntervalMs: number) {
   const { info } = network;
   const shown = (path: string) => {
     const rel = relative(process.cwd(), path);
@@ -76,22 +119,58 @@ function printBanner(network: LocalNetwork, seconds: number) {
     model: "verity-ngram-1",
     messages: [{ role: "user", content: "Tell me about the sea." }],
   });
+  const auth = `-H "Authorization: Bearer ${info.apiKey}"`;
+  const verifierLines = info.verifiers.map(
+    (v, i) =>
+      `    ${verifierServiceName(i + 1).padEnd(12)} ${v.url}   ${v.address}${v.faultMode ? `   faulty: ${v.faultMode}` : ""}`,
+  );
+  const faulty = info.verifiers.find((v) => v.faultMode !== null);
   console.log(`
 Verity local network is up (${seconds.toFixed(1)} s)
 
-  Gateway        ${info.gatewayUrl}   (OpenAI-compatible API under /v1)
+  Gateway        ${info.gatewayUrl}   (OpenAI-compatible API under /v1; the coordinator too)
   API key        ${info.apiKey}
   Node address   ${info.inferenceNode}
+  Coordinator    ${info.coordinator}
+  Verifiers      ${info.verifiers.length}, registered and heartbeating (GET /v1/verifiers)
+${verifierLines.join("\n")}
+  Cron           the gateway's scheduled handler every ${cronIntervalMs / 1000} s
   local.json     ${shown(localJsonPath(info.stateDir))}
-
+${faulty ? `\n${faultyNote(faulty)}\n` : ""}
 Try it:
   curl ${info.gatewayUrl}/v1/chat/completions \\
-    -H "Authorization: Bearer ${info.apiKey}" \\
+    ${auth} \\
     -H "Content-Type: application/json" \\
     -d '${body}'
 
+Watch an answer's verification round (committee, signed verdicts, decision) as it happens:
+  id=$(curl -s -o /dev/null -D - ${info.gatewayUrl}/v1/chat/completions ${auth} \\
+    -H "Content-Type: application/json" -d '${body}' \\
+    | tr -d '\\r' | sed -n 's/^x-verity-inference-id: //ip')
+  curl -N ${info.gatewayUrl}/v1/inferences/$id/events ${auth}
+  curl ${info.gatewayUrl}/v1/inferences/$id ${auth}       # status: verified, and why
+
 Ctrl-C stops everything.
 `);
+}
+
+function faultyNote(verifier: LocalVerifier): string {
+  const lines = {
+    "always-invalid": [
+      `verifier ${verifier.url} is faulty: it signs every verdict "invalid". Rounds still verify`,
+      "by the quorum of the others, and GET /v1/verifiers shows it agreeing less than it votes.",
+    ],
+    silent: [
+      `verifier ${verifier.url} is faulty: it takes tasks and never answers. Rounds decide on`,
+      "the others' verdicts; with --verifiers 2 no quorum is left without it, so rounds wait",
+      "out the deadline, find no one to replace it, and end inconclusive.",
+    ],
+    "wrong-key": [
+      `verifier ${verifier.url} is faulty: it signs with a key it was not registered with. The`,
+      "gateway refuses its heartbeats (401, shown below), so it never joins a committee.",
+    ],
+  } satisfies Record<FaultyMode, string[]>;
+  return verifier.faultMode ? lines[verifier.faultMode].map((line) => `  ${line}`).join("\n") : "";
 }
 
 runMain(main, "Run `npm start -- --help` for usage.");

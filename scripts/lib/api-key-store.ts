@@ -92,12 +92,14 @@ export async function createApiKey(
 
 /**
  * Stores `key` under `id` unless a key with that id exists already, and returns the row as it
- * now is (a key stored earlier keeps its name, limit and revocation).
+ * now is (a key stored earlier keeps its name, limit and revocation). `options.alongside` are
+ * statements to run first in the same wrangler call: each call starts a workerd of its own, and
+ * two at once on one local database can fail with SQLITE_BUSY.
  */
 export async function insertApiKey(
   target: D1Target,
   input: NewApiKey & { id: string; key: string },
-  options: D1Options = {},
+  options: D1Options & { alongside?: readonly string[] } = {},
 ): Promise<ApiKeyRecord> {
   const id = ApiKeyId.parse(input.id);
   const name = ApiKeyName.parse(input.name);
@@ -113,13 +115,16 @@ export async function insertApiKey(
     columns.push("rate_limit_per_minute");
     values.push(sqlInteger(RateLimitPerMinute.parse(input.rateLimitPerMinute)));
   }
-  const [, selected] = await executeD1(
+  const results = await executeD1(
     target,
-    `INSERT INTO api_keys (${columns.join(", ")}) VALUES (${values.join(", ")}) ON CONFLICT (id) DO NOTHING; ` +
+    [
+      ...(options.alongside ?? []),
+      `INSERT INTO api_keys (${columns.join(", ")}) VALUES (${values.join(", ")}) ON CONFLICT (id) DO NOTHING`,
       `SELECT ${COLUMNS} FROM api_keys WHERE id = ${sqlString(id)}`,
+    ].join("; "),
     options,
   );
-  const [record] = rowsOf(selected);
+  const [record] = rowsOf(results.at(-1));
   if (!record) throw toolFailure(`Key ${id} was not stored.`, "d1_shape");
   return record;
 }

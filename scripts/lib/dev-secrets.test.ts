@@ -9,6 +9,7 @@ import {
   devSecretsPath,
   inferenceNodeAddress,
   loadOrCreateDevSecrets,
+  verifierAddress,
 } from "./dev-secrets.ts";
 
 let dir: string;
@@ -50,4 +51,31 @@ it("refuses a damaged file instead of silently replacing the keys", async () => 
   await writeFile(devSecretsPath(dir), '{"inferenceNodeKey":"0x12"}');
   await expect(loadOrCreateDevSecrets(dir)).rejects.toBeInstanceOf(VerityError);
   expect(await readFile(devSecretsPath(dir), "utf8")).toBe('{"inferenceNodeKey":"0x12"}');
+});
+
+it("makes verifier keys up to the count asked for, and keeps them all for later starts", async () => {
+  const none = await loadOrCreateDevSecrets(dir);
+  expect(none.secrets.verifierKeys).toEqual([]);
+
+  const three = await loadOrCreateDevSecrets(dir, { verifiers: 3 });
+  expect(three.created).toEqual(["verifierKeys"]);
+  expect(three.secrets.verifierKeys).toHaveLength(3);
+  expect(new Set(three.secrets.verifierKeys).size).toBe(3);
+  for (const key of three.secrets.verifierKeys) expect(key).toMatch(/^0x[0-9a-f]{64}$/);
+  expect(verifierAddress(three.secrets, 2)).toBe(
+    privateKeyToAddress(three.secrets.verifierKeys[2] ?? "0x"),
+  );
+  expect(() => verifierAddress(three.secrets, 3)).toThrow(RangeError);
+  // The other secrets are those of the first call.
+  expect(three.secrets).toMatchObject({ ...none.secrets, verifierKeys: expect.any(Array) });
+
+  // Fewer verifiers for a run forget no key; more add to the end.
+  expect(await loadOrCreateDevSecrets(dir, { verifiers: 1 })).toEqual({
+    secrets: three.secrets,
+    created: [],
+  });
+  const five = await loadOrCreateDevSecrets(dir, { verifiers: 5 });
+  expect(five.secrets.verifierKeys.slice(0, 3)).toEqual(three.secrets.verifierKeys);
+  expect(five.secrets.verifierKeys).toHaveLength(5);
+  expect((await loadOrCreateDevSecrets(dir)).secrets).toEqual(five.secrets);
 });

@@ -16,6 +16,13 @@ export interface DevSecrets {
   /** A ready-to-use API key, stored in D1 only as its hash. */
   apiKey: string;
   apiKeyId: string;
+  /** One `VERIFIER_KEY` per local verifier node, in order: verifier n signs with key n-1. */
+  verifierKeys: Hex[];
+}
+
+export interface DevSecretsOptions {
+  /** How many verifier keys there must be at least; missing ones are made (default 0). */
+  verifiers?: number;
 }
 
 const PrivateKey = z
@@ -35,6 +42,7 @@ const DevSecretsFile = z.object({
     .string()
     .regex(/^key_[0-9a-f]{20}$/, "not a key id")
     .optional(),
+  verifierKeys: z.array(PrivateKey).optional(),
 });
 
 export const devSecretsPath = (stateDir: string) => path.join(stateDir, "dev-secrets.json");
@@ -47,14 +55,23 @@ export const inferenceNodeAddress = (secrets: DevSecrets): Address =>
 export const coordinatorAddress = (secrets: DevSecrets): Address =>
   privateKeyToAddress(secrets.coordinatorKey);
 
+/** The address verifier node `index` (0-based) signs verdicts and heartbeats as. */
+export const verifierAddress = (secrets: DevSecrets, index: number): Address => {
+  const key = secrets.verifierKeys[index];
+  if (key === undefined) throw new RangeError(`no dev key for verifier ${index + 1}`);
+  return privateKeyToAddress(key);
+};
+
 /**
  * Reads the state directory's dev secrets, making and saving (mode 0600) any that are missing:
- * all of them on a first start. A file that exists but does not parse is an error, not a reason
+ * all of them on a first start, and verifier keys up to `options.verifiers`. Keys beyond that
+ * are kept, so that fewer verifiers for a run do not forget the others. A file that exists but does not parse is an error, not a reason
  * to make new keys: that would silently orphan everything signed or stored with the old ones.
  * `created` names the secrets made by this call.
  */
 export async function loadOrCreateDevSecrets(
   stateDir: string,
+  options: DevSecretsOptions = {},
 ): Promise<{ secrets: DevSecrets; created: (keyof DevSecrets)[] }> {
   const file = devSecretsPath(stateDir);
   let stored: z.infer<typeof DevSecretsFile> = {};
@@ -80,9 +97,15 @@ export async function loadOrCreateDevSecrets(
     coordinatorKey: stored.coordinatorKey ?? generatePrivateKey(),
     apiKey: stored.apiKey ?? generateApiKey(),
     apiKeyId: stored.apiKeyId ?? newApiKeyId(),
+    verifierKeys: [...(stored.verifierKeys ?? [])],
   };
-  const created = (Object.keys(secrets) as (keyof DevSecrets)[]).filter(
-    (name) => stored[name] === undefined,
+  while (secrets.verifierKeys.length < (options.verifiers ?? 0)) {
+    secrets.verifierKeys.push(generatePrivateKey());
+  }
+  const created = (Object.keys(secrets) as (keyof DevSecrets)[]).filter((name) =>
+    name === "verifierKeys"
+      ? secrets.verifierKeys.length > (stored.verifierKeys?.length ?? 0)
+      : stored[name] === undefined,
   );
   if (created.length > 0) await writePrivateFile(file, `${JSON.stringify(secrets, null, 2)}\n`);
   return { secrets, created };

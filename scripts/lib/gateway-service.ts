@@ -1,15 +1,16 @@
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { getAddress } from "viem";
+import { type Address, getAddress } from "viem";
 import { z } from "zod";
 import { insertApiKey } from "./api-key-store.ts";
-import { DATABASE_NAME } from "./d1.ts";
+import { type D1Target, DATABASE_NAME } from "./d1.ts";
 import { coordinatorAddress, inferenceNodeAddress } from "./dev-secrets.ts";
 import { runCommandOrFail } from "./run-command.ts";
 import { toolFailure } from "./script-error.ts";
 import type { Service, ServiceContext } from "./service.ts";
 import { wranglerPersistDir, writePrivateFile } from "./state-dir.ts";
-import { wranglerSpec } from "./wrangler.ts";
+import { type VerifierRegistration, verifierRegistrationStatements } from "./verifier-store.ts";
+import { isWranglerBuildFailure, wranglerDevNoise, wranglerSpec } from "./wrangler.ts";
 
 export interface GatewayOptions {
   host: string;
@@ -18,28 +19,27 @@ export interface GatewayOptions {
   vars?: Record<string, string>;
   /** The dev key's rate limit when it is first stored; the table default otherwise. */
   apiKeyRateLimitPerMinute?: number;
+  /** Verifier nodes to register in the gateway's D1 before it is ready, so their heartbeats count. */
+  verifiers?: readonly VerifierRegistration[];
+  /** Verifiers of earlier runs to mark removed, so that committees stop picking them. */
+  retiredVerifiers?: readonly Address[];
 }
 
 const Health = z.object({ status: z.literal("ok"), node: z.string() });
 
-// What wrangler prints at --log-level warn that tells a developer nothing. Its debug log (in
-// the state directory) keeps everything.
-const NOISE = [/^\s*$/, /Logs were written to/];
-// Warnings dropped with their indented continuation lines. The cron only restarts rounds that
-// a crash kept from starting; locally, rounds start from requests.
-const NOISY_WARNINGS = [/\[WARNING\] Scheduled Workers are not automatically triggered/];
-
 /**
  * The gateway worker under `wrangler dev` (miniflare, offline), with D1 and Durable Objects
- * persisted in the state directory. It applies the D1 migrations before it starts and stores
- * the dev API key while it boots; its secret keys (inference node, coordinator) reach the worker
- * through an env file in the state directory, never the repo or the command line.
+ * persisted in the state directory. It applies the D1 migrations before it starts, and stores
+ * the dev API key and registers the local verifiers while it boots; it is ready once it answers,
+ * so a verifier that waits for it can heartbeat at once. Its secret keys (inference node,
+ * coordinator) reach the worker through an env file in the state directory, never the repo or
+ * the command line.
  */
 export function gatewayService(options: GatewayOptions): Service {
   const url = `http://${options.host}:${options.port}`;
   const envFile = (ctx: ServiceContext) => path.join(ctx.stateDir, "gateway.env");
   const persistTo = (ctx: ServiceContext) => wranglerPersistDir(ctx.stateDir);
-  let inNoisyWarning = false;
+  const d1 = (ctx: ServiceContext): D1Target => ({ kind: "local", persistTo: persistTo(ctx) });
 
   return {
     name: "gateway",
@@ -97,22 +97,13 @@ export function gatewayService(options: GatewayOptions): Service {
       );
     },
 
-    isNoise(line) {
-      if (NOISY_WARNINGS.some((pattern) => pattern.test(line))) {
-        inNoisyWarning = true;
-        return true;
-      }
-      if (inNoisyWarning && /^(\s|$)/.test(line)) return true;
-      inNoisyWarning = false;
-      return NOISE.some((pattern) => pattern.test(line));
-    },
+    isNoise: wranglerDevNoise(),
+    isFatalAtStart: isWranglerBuildFailure,
 
-    // wrangler dev stays up after a failed build, waiting for a fix; at start that is an error.
-    isFatalAtStart: (line) => /\[ERROR\] Build failed/.test(line),
-
-    // The dev key is stored while wrangler dev boots: both take about a second.
+    // The dev key is stored and the verifiers registered (in one wrangler call) while wrangler
+    // dev boots: both take about a second.
     async ready(ctx) {
-      await Promise.all([storeDevKey(ctx), answers(ctx)]);
+      await Promise.all([storeDevKeyAndVerifiers(ctx), answers(ctx)]);
     },
 
     info(ctx) {
@@ -126,16 +117,22 @@ export function gatewayService(options: GatewayOptions): Service {
     },
   };
 
-  async function storeDevKey(ctx: ServiceContext) {
+  async function storeDevKeyAndVerifiers(ctx: ServiceContext) {
     const devKey = await insertApiKey(
-      { kind: "local", persistTo: persistTo(ctx) },
+      d1(ctx),
       {
         id: ctx.secrets.apiKeyId,
         key: ctx.secrets.apiKey,
         name: "dev (npm start)",
         rateLimitPerMinute: options.apiKeyRateLimitPerMinute,
       },
-      { signal: ctx.signal },
+      {
+        signal: ctx.signal,
+        alongside: verifierRegistrationStatements(
+          options.verifiers ?? [],
+          options.retiredVerifiers ?? [],
+        ),
+      },
     );
     if (devKey.revokedAt !== null) {
       ctx.log(
@@ -144,8 +141,9 @@ export function gatewayService(options: GatewayOptions): Service {
     }
   }
 
-  // Polls /health until workerd serves the worker: any answer but a server error. A gateway
-  // with a /health route must name the node of this state directory.
+  // Polls /health until the gateway answers it, naming the node of this state directory. Any
+  // other answer is not our gateway (yet): something else took the port before wrangler could,
+  // and wrangler will exit saying so, which waitUntilReady reports.
   async function answers(ctx: ServiceContext) {
     const expected = inferenceNodeAddress(ctx.secrets);
     for (;;) {
@@ -154,9 +152,9 @@ export function gatewayService(options: GatewayOptions): Service {
         signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(5_000)]),
       }).catch(() => undefined);
       const body = await res?.text().catch(() => undefined);
-      if (res && res.status < 500) {
-        const health = res.ok ? Health.safeParse(parseJson(body)) : undefined;
-        if (health?.success && getAddress(health.data.node) !== expected) {
+      const health = res?.ok ? Health.safeParse(parseJson(body)) : undefined;
+      if (health?.success) {
+        if (getAddress(health.data.node) !== expected) {
           throw toolFailure(
             `The gateway signs as ${health.data.node}, not as this state directory's node ${expected}.`,
             "node_key_mismatch",

@@ -22,6 +22,18 @@ const info = (): LocalNetworkInfo => ({
   apiKeyId: "key_0123456789abcdef0123",
   inferenceNode: "0x2A4425875ed1f80E0a698b6c703C5fF19B69fEe3",
   coordinator: "0xf6d9aE22588B91E8873D26029E926Ce5462E3156",
+  verifiers: [
+    {
+      address: "0x8f7D6A3E9B8A0c2c5f4E1D3b2A9C8e7f6d5c4B3a",
+      url: "http://127.0.0.1:8788",
+      faultMode: null,
+    },
+    {
+      address: "0x1C2d3e4f5A6b7c8d9e0F1A2B3c4d5e6F7A8b9c0D",
+      url: "http://127.0.0.1:8789",
+      faultMode: "always-invalid",
+    },
+  ],
   stateDir: dir,
   pid: 4242,
   startedAt: "2026-11-25T15:09:39.761Z",

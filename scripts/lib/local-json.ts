@@ -2,7 +2,27 @@ import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { getAddress } from "viem";
 import { z } from "zod";
+import type { FaultMode } from "../../src/workers/verify/fault-mode.ts";
 import { writePrivateFile } from "./state-dir.ts";
+
+/** The ways a local verifier can misbehave on purpose: its FAULT_MODE values but honest "". */
+export const FaultyMode = z.enum([
+  "always-invalid",
+  "silent",
+  "wrong-key",
+] as const satisfies readonly Exclude<FaultMode, "">[]);
+export type FaultyMode = z.infer<typeof FaultyMode>;
+
+/** A local verifier node as local.json lists it. */
+export const LocalVerifier = z.object({
+  /** Its VERIFIER_KEY's address: verdicts and heartbeats are signed by it. */
+  address: z.string().transform((value) => getAddress(value)),
+  /** Its base URL; the coordinator sends tasks to `${url}/v1/tasks`. */
+  url: z.url(),
+  /** How it misbehaves on purpose (`npm start -- --faulty MODE`), or null for an honest node. */
+  faultMode: FaultyMode.nullable(),
+});
+export type LocalVerifier = z.infer<typeof LocalVerifier>;
 
 /**
  * `<state>/local.json`: what a running local network tells other tools (tests, the bench,
@@ -19,6 +39,8 @@ export const LocalNetworkInfo = z.object({
   inferenceNode: z.string().transform((value) => getAddress(value)),
   /** The coordinator's address: verifiers accept only tasks it signed. */
   coordinator: z.string().transform((value) => getAddress(value)),
+  /** The verifier nodes, registered with the coordinator and online when the file is written. */
+  verifiers: z.array(LocalVerifier),
   stateDir: z.string(),
   /** The `npm start` process; the network is up while it lives. */
   pid: z.number().int(),

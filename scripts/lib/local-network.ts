@@ -1,20 +1,35 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { stripVTControlCharacters } from "node:util";
-import { loadOrCreateDevSecrets } from "./dev-secrets.ts";
+import { type DevSecrets, loadOrCreateDevSecrets, verifierAddress } from "./dev-secrets.ts";
 import { gatewayService } from "./gateway-service.ts";
-import { type LocalNetworkInfo, removeLocalJson, writeLocalJson } from "./local-json.ts";
+import {
+  type FaultyMode,
+  type LocalNetworkInfo,
+  removeLocalJson,
+  writeLocalJson,
+} from "./local-json.ts";
 import { assertPortFree } from "./ports.ts";
 import { type ProcessExit, ProcessGroup } from "./process-group.ts";
 import { describeExit } from "./run-command.ts";
 import { RunLock } from "./run-lock.ts";
+import { scheduledTriggerService } from "./scheduled-trigger-service.ts";
 import { toolFailure } from "./script-error.ts";
-import type { Service, ServiceContext } from "./service.ts";
+import type { Service, ServiceContext, ServiceStage } from "./service.ts";
 import { ensurePrivateDir } from "./state-dir.ts";
+import { verifierService } from "./verifier-service.ts";
 
 export interface LocalNetworkOptions {
   stateDir: string;
-  /** The gateway's port on 127.0.0.1. */
+  /** The gateway's port on 127.0.0.1; verifier n listens on `port + n`. */
   port: number;
+  /** How many verifier nodes to run (default 3). */
+  verifiers?: number;
+  /** Runs the last verifier in this fault mode, to watch quorum and deadlines at work. */
+  faulty?: FaultyMode | undefined;
+  /** How often the gateway's cron handler runs (default 10 s); wrangler dev never runs it. */
+  cronIntervalMs?: number;
+  /** How long a verifier may take to show as online once it answers (default 15 s). */
+  verifierOnlineTimeoutMs?: number;
   /** Extra gateway vars, e.g. `{ VERITY_BENCH: "1" }` for the bench. */
   gatewayVars?: Record<string, string>;
   /** The dev key's rate limit when it is first stored. */
@@ -45,15 +60,57 @@ export interface LocalNetwork {
 }
 
 const HOST = "127.0.0.1";
+const GATEWAY = "gateway";
 
-/** The services of the local network, in start order; later ones see earlier ones' info. */
-export function localServices(options: LocalNetworkOptions): Service[] {
+/** Verifiers `npm start` runs unless told otherwise: a committee's worth. */
+export const DEFAULT_VERIFIERS = 3;
+export const DEFAULT_CRON_INTERVAL_MS = 10_000;
+
+/** The ports of the network: the gateway's first, then verifier n's at index n. */
+export const localPorts = (options: Pick<LocalNetworkOptions, "port" | "verifiers">) =>
+  Array.from({ length: 1 + (options.verifiers ?? DEFAULT_VERIFIERS) }, (_, i) => options.port + i);
+
+/**
+ * The services of the local network: the gateway (the coordinator too), its verifier nodes and
+ * the gateway's cron driver. They start side by side; each waits for what it needs. Verifier
+ * keys of `secrets` beyond the ones run this time belong to earlier runs: they are retired.
+ */
+export function localServices(options: LocalNetworkOptions, secrets: DevSecrets): Service[] {
+  const count = options.verifiers ?? DEFAULT_VERIFIERS;
+  const gatewayUrl = `http://${HOST}:${options.port}`;
+  const verifiers = Array.from({ length: count }, (_, i) => ({
+    index: i + 1,
+    port: options.port + i + 1,
+    address: verifierAddress(secrets, i),
+    faultMode: i === count - 1 ? (options.faulty ?? null) : null,
+  }));
   return [
     gatewayService({
       host: HOST,
       port: options.port,
       vars: options.gatewayVars,
       apiKeyRateLimitPerMinute: options.apiKeyRateLimitPerMinute,
+      verifiers: verifiers.map((v) => ({ address: v.address, url: `http://${HOST}:${v.port}` })),
+      retiredVerifiers: secrets.verifierKeys
+        .slice(count)
+        .map((_, i) => verifierAddress(secrets, count + i)),
+    }),
+    ...verifiers.map((v) =>
+      verifierService({
+        index: v.index,
+        host: HOST,
+        port: v.port,
+        coordinatorUrl: gatewayUrl,
+        coordinatorService: GATEWAY,
+        faultMode: v.faultMode,
+        onlineTimeoutMs: options.verifierOnlineTimeoutMs,
+      }),
+    ),
+    scheduledTriggerService({
+      name: "cron",
+      workerUrl: gatewayUrl,
+      workerService: GATEWAY,
+      intervalMs: options.cronIntervalMs ?? DEFAULT_CRON_INTERVAL_MS,
     }),
   ];
 }
@@ -91,40 +148,94 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
     stopped ??= (async () => {
       stopping.abort(new Error("the local network is stopping"));
       await removeLocalJson(stateDir);
-      for (const { group } of [...groups].reverse()) await group.stop();
+      await Promise.all(groups.map(({ group }) => group.stop()));
       await lock.release();
     })();
     return stopped;
   };
 
-  try {
-    await assertPortFree(options.port, HOST);
-    const { secrets } = await loadOrCreateDevSecrets(stateDir);
-    const info: Partial<LocalNetworkInfo> = {};
-    for (const service of localServices(options)) {
-      const ctx: ServiceContext = { stateDir, secrets, info: { ...info }, signal, log };
-      await service.prepare?.(ctx);
-      signal.throwIfAborted();
-      const fatal = Promise.withResolvers<void>();
-      const group = await ProcessGroup.start(service.name, service.process(ctx), {
-        onLine: (line) => {
-          const plain = stripVTControlCharacters(line);
-          if (service.isFatalAtStart?.(plain)) fatal.resolve();
-          if (!service.isNoise?.(plain)) log(`[${service.name}] ${color ? line : plain}`);
-        },
-      });
-      groups.push({ service: service.name, group });
-      await lock.add(service.name, group.pid);
-      await waitUntilReady(service, ctx, group, fatal.promise, options.readyTimeoutMs ?? 120_000);
-      Object.assign(info, service.info(ctx));
+  // Every service runs start -> prepare -> process -> ready on its own; `reached` lets one wait
+  // for another's stage, and the first failure stops them all.
+  const stages = new Map<string, Record<ServiceStage, PromiseWithResolvers<void>>>();
+  const reached = (name: string, stage: ServiceStage): Promise<void> => {
+    const waited = stages.get(name)?.[stage].promise;
+    if (!waited) {
+      return Promise.reject(
+        toolFailure(`No service called ${name} in the network.`, "no_such_service"),
+      );
     }
+    return Promise.race([waited, aborted(signal)]);
+  };
+  let pipelines: Promise<unknown>[] = [];
+
+  try {
+    for (const port of localPorts(options)) await assertPortFree(port, HOST);
+    const { secrets } = await loadOrCreateDevSecrets(stateDir, {
+      verifiers: options.verifiers ?? DEFAULT_VERIFIERS,
+    });
+    const services = localServices(options, secrets);
+    for (const service of services) {
+      const resolvers = {
+        prepared: Promise.withResolvers<void>(),
+        ready: Promise.withResolvers<void>(),
+      };
+      // Nobody may be waiting: a failure is reported by the pipeline itself.
+      for (const r of Object.values(resolvers)) r.promise.catch(() => {});
+      stages.set(service.name, resolvers);
+    }
+    const soFar: Partial<LocalNetworkInfo> = {};
+    const infos: Partial<LocalNetworkInfo>[] = [];
+    const startOne = async (service: Service, index: number) => {
+      const stage = stages.get(service.name);
+      if (!stage) throw new Error(`unknown service ${service.name}`);
+      const ctx: ServiceContext = {
+        stateDir,
+        secrets,
+        get info() {
+          return { ...soFar };
+        },
+        reached,
+        signal,
+        log,
+      };
+      try {
+        await service.prepare?.(ctx);
+        signal.throwIfAborted();
+        stage.prepared.resolve();
+        const fatal = Promise.withResolvers<void>();
+        const group = await ProcessGroup.start(service.name, service.process(ctx), {
+          onLine: (line) => {
+            const plain = stripVTControlCharacters(line);
+            if (service.isFatalAtStart?.(plain)) fatal.resolve();
+            if (!service.isNoise?.(plain)) log(`[${service.name}] ${color ? line : plain}`);
+          },
+        });
+        groups.push({ service: service.name, group });
+        await lock.add(service.name, group.pid);
+        signal.throwIfAborted();
+        await waitUntilReady(service, ctx, group, fatal.promise, options.readyTimeoutMs ?? 120_000);
+        const info = service.info(ctx);
+        infos[index] = info;
+        mergeInfo(soFar, info);
+        stage.ready.resolve();
+      } catch (err) {
+        stage.prepared.reject(err);
+        stage.ready.reject(err);
+        throw err;
+      }
+    };
+    pipelines = services.map((service, index) => startOne(service, index));
+    await Promise.all(pipelines);
+    const merged: Partial<LocalNetworkInfo> = { verifiers: [] };
+    for (const info of infos) mergeInfo(merged, info);
     const complete: LocalNetworkInfo = {
-      gatewayUrl: required(info.gatewayUrl, "gatewayUrl"),
-      apiKey: required(info.apiKey, "apiKey"),
-      apiKeyId: required(info.apiKeyId, "apiKeyId"),
-      inferenceNode: required(info.inferenceNode, "inferenceNode"),
-      coordinator: required(info.coordinator, "coordinator"),
-      ...info,
+      gatewayUrl: required(merged.gatewayUrl, "gatewayUrl"),
+      apiKey: required(merged.apiKey, "apiKey"),
+      apiKeyId: required(merged.apiKeyId, "apiKeyId"),
+      inferenceNode: required(merged.inferenceNode, "inferenceNode"),
+      coordinator: required(merged.coordinator, "coordinator"),
+      verifiers: required(merged.verifiers, "verifiers"),
+      ...merged,
       stateDir,
       pid: process.pid,
       startedAt: new Date().toISOString(),
@@ -140,9 +251,28 @@ export async function startLocalNetwork(options: LocalNetworkOptions): Promise<L
     );
     return { info: complete, failure, stop };
   } catch (err) {
+    // The first failure is the one to report; the others follow from stopping.
+    stopping.abort(new Error("the local network is stopping"));
+    await Promise.allSettled(pipelines);
     await stop();
     throw err;
   }
+}
+
+/** Merges `add` into `into`: arrays (each verifier's entry in `verifiers`) are concatenated. */
+function mergeInfo(into: Partial<LocalNetworkInfo>, add: Partial<LocalNetworkInfo>): void {
+  const target = into as Record<string, unknown>;
+  for (const [key, value] of Object.entries(add)) {
+    const current = target[key];
+    target[key] = Array.isArray(current) && Array.isArray(value) ? [...current, ...value] : value;
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
 }
 
 function required<T>(value: T | undefined, field: string): T {

@@ -69,6 +69,9 @@ export async function stopRecordedGroups(stateDir: string, graceMs = 5_000): Pro
 export class RunLock {
   private readonly record: RunRecord;
   private readonly stateDir: string;
+  // Services start side by side: saves are chained, so that a slower write of an older record
+  // never lands after a newer one.
+  private saved: Promise<void> = Promise.resolve();
 
   private constructor(stateDir: string) {
     this.stateDir = stateDir;
@@ -97,10 +100,14 @@ export class RunLock {
   }
 
   async release(): Promise<void> {
+    await this.saved.catch(() => {});
     await rm(runRecordPath(this.stateDir), { force: true });
   }
 
-  private async save(): Promise<void> {
-    await writePrivateFile(runRecordPath(this.stateDir), `${JSON.stringify(this.record)}\n`);
+  private save(): Promise<void> {
+    const content = `${JSON.stringify(this.record)}\n`;
+    const write = () => writePrivateFile(runRecordPath(this.stateDir), content);
+    this.saved = this.saved.then(write, write);
+    return this.saved;
   }
 }

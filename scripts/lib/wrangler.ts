@@ -26,3 +26,29 @@ export function wranglerSpec(
   }
   return { command: path.join(binDir, "wrangler"), args, cwd: repoRoot, env };
 }
+
+// What wrangler dev prints at --log-level warn that tells a developer nothing (its debug log in
+// the state directory keeps everything). wrangler dev never fires crons on its own; the local
+// network's cron driver (scheduled-trigger-service.ts) does, so its warning about that is noise.
+const NOISE = [/^\s*$/, /Logs were written to/];
+const NOISY_WARNINGS = [/\[WARNING\] Scheduled Workers are not automatically triggered/];
+
+/**
+ * A `Service.isNoise` for a `wrangler dev` process. It keeps state: the noisy warnings are dropped
+ * with their indented continuation lines, so each process needs a filter of its own.
+ */
+export function wranglerDevNoise(): (line: string) => boolean {
+  let inNoisyWarning = false;
+  return (line) => {
+    if (NOISY_WARNINGS.some((pattern) => pattern.test(line))) {
+      inNoisyWarning = true;
+      return true;
+    }
+    if (inNoisyWarning && /^(\s|$)/.test(line)) return true;
+    inNoisyWarning = false;
+    return NOISE.some((pattern) => pattern.test(line));
+  };
+}
+
+/** A `Service.isFatalAtStart` for `wrangler dev`: it stays up after a failed build, waiting for a fix. */
+export const isWranglerBuildFailure = (line: string) => /\[ERROR\] Build failed/.test(line);

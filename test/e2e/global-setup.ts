@@ -8,8 +8,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { stripVTControlCharacters } from "node:util";
 import type { TestProject } from "vitest/node";
 import { type LocalNetworkInfo, readLocalJson } from "../../scripts/lib/local-json.ts";
+import { DEFAULT_VERIFIERS } from "../../scripts/lib/local-network.ts";
 import { pinnedPath, repoRoot } from "../../scripts/lib/paths.ts";
-import { freePort } from "../../scripts/lib/ports.ts";
+import { freePortRun } from "../../scripts/lib/ports.ts";
 import { ProcessGroup } from "../../scripts/lib/process-group.ts";
 import { describeExit } from "../../scripts/lib/run-command.ts";
 import { stopRecordedGroups } from "../../scripts/lib/run-lock.ts";
@@ -24,7 +25,8 @@ const START_TIMEOUT_MS = 180_000;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const stateDir = await mkdtemp(path.join(tmpdir(), "verity-e2e-"));
-  const port = await freePort();
+  // The gateway's port, then one per verifier.
+  const port = await freePortRun(1 + DEFAULT_VERIFIERS);
   const logPath = path.join(stateDir, "start.log");
   const log = createWriteStream(logPath);
   // npm, tsx and start.ts share this process group; start.ts puts its own children in groups
