@@ -1,38 +1,12 @@
 import { type Address, getAddress } from "viem";
-import { z } from "zod";
 import { invalidRequest } from "../../src/errors.ts";
-import { type D1Options, type D1Target, executeD1, sqlInteger, sqlString } from "./d1.ts";
-import { toolFailure } from "./script-error.ts";
+import { sqlInteger, sqlString } from "./d1.ts";
 
 /** A verifier the coordinator may put on committees: its address and where it takes tasks. */
 export interface VerifierRegistration {
   address: Address;
   url: string;
 }
-
-/** What `verifiers` rows say after `registerVerifiers`. */
-export interface RegisteredVerifier {
-  address: Address;
-  url: string;
-  status: "active" | "removed";
-  registeredAt: number;
-}
-
-const Row = z
-  .object({
-    address: z.string(),
-    url: z.string(),
-    status: z.enum(["active", "removed"]),
-    registered_at: z.number(),
-  })
-  .transform(
-    (row): RegisteredVerifier => ({
-      address: getAddress(row.address),
-      url: row.url,
-      status: row.status,
-      registeredAt: row.registered_at,
-    }),
-  );
 
 /**
  * The statements that register `verifiers` with the coordinator's D1 (as
@@ -62,34 +36,6 @@ export function verifierRegistrationStatements(
     statements.push(`UPDATE verifiers SET status = 'removed' WHERE address IN (${list})`);
   }
   return statements;
-}
-
-/** Runs `verifierRegistrationStatements` and returns the rows of every verifier named, by address. */
-export async function registerVerifiers(
-  target: D1Target,
-  verifiers: readonly VerifierRegistration[],
-  retired: readonly Address[] = [],
-  options: D1Options & { now?: number } = {},
-): Promise<RegisteredVerifier[]> {
-  const all = [...verifiers.map((v) => v.address), ...retired];
-  if (all.length === 0) return [];
-  const list = all.map((a) => sqlString(getAddress(a))).join(", ");
-  const results = await executeD1(
-    target,
-    [
-      ...verifierRegistrationStatements(verifiers, retired, options.now),
-      `SELECT address, url, status, registered_at FROM verifiers WHERE address IN (${list}) ORDER BY address`,
-    ].join("; "),
-    options,
-  );
-  const parsed = z.array(Row).safeParse(results.at(-1) ?? []);
-  if (!parsed.success) {
-    throw toolFailure(
-      `The verifiers table has an unexpected shape: ${parsed.error.message}`,
-      "d1_shape",
-    );
-  }
-  return parsed.data;
 }
 
 function httpUrl(url: string): string {
