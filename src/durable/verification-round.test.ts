@@ -117,6 +117,18 @@ describe("VerificationRound", () => {
     });
   });
 
+  it("refuses the verdict of a member that signs with the wrong key, and still decides", async () => {
+    const { id } = await storeChatInference();
+    await networkFor(id, ["wrong-key", "", ""]);
+    await spyOnQueue(id);
+    await stubFor(id).start(id);
+    const round = await until(
+      id,
+      (s) => s.status === "verified" && (s.refused.bad_signature ?? 0) === 1,
+    );
+    expect(round.verdicts).toHaveLength(2);
+  });
+
   it("replaces a silent verifier after the deadline", async () => {
     const { id } = await storeChatInference();
     const net = await networkFor(id, ["silent", "silent", ""], [""]);

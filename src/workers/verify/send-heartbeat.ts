@@ -1,4 +1,4 @@
-import { heartbeatDigest, type SignedHeartbeat, signHeartbeat } from "../../protocol/heartbeat";
+import { type SignedHeartbeat, signHeartbeat } from "../../protocol/heartbeat";
 import { heartbeatConfig, verifierConfig } from "./verifier-config";
 import { VERIFIER_VERSION } from "./verifier-version";
 
@@ -27,11 +27,9 @@ export async function sendHeartbeat(env: VerifyEnv): Promise<HeartbeatResult> {
       version: VERIFIER_VERSION,
       timestamp: Date.now(),
     };
-    const signed: SignedHeartbeat =
-      config.signer === config.account
-        ? await signHeartbeat(heartbeat, config.account)
-        : // wrong-key fault: names the registered address, signed by another key.
-          { heartbeat, signature: await config.signer.sign({ hash: heartbeatDigest(heartbeat) }) };
+    // Heartbeats are always signed with the registered key, even in the wrong-key fault: the
+    // faulty verifier must stay on committees for its forged verdicts to be seen and refused.
+    const signed: SignedHeartbeat = await signHeartbeat(heartbeat, config.account);
     const response = await fetch(`${target.coordinatorUrl}/v1/verifiers/heartbeat`, {
       method: "POST",
       headers: { "content-type": "application/json" },
