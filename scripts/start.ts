@@ -1,12 +1,15 @@
 // `npm start`: the whole local Verity network, offline, until Ctrl-C.
 import { relative } from "node:path";
 import { z } from "zod";
+import { anvilStatePath } from "./lib/chain-service.ts";
 import { cliValue, Port, parseCli, runMain } from "./lib/cli.ts";
 import { FaultyMode, type LocalVerifier, localJsonPath } from "./lib/local-json.ts";
 import {
   DEFAULT_CRON_INTERVAL_MS,
+  DEFAULT_SETTLE_INTERVAL_MS,
   DEFAULT_VERIFIERS,
   describeFailure,
+  LOCAL_THRESHOLD,
   type LocalNetwork,
   startLocalNetwork,
 } from "./lib/local-network.ts";
@@ -14,15 +17,21 @@ import { resolveStateDir } from "./lib/state-dir.ts";
 import { verifierServiceName } from "./lib/verifier-service.ts";
 
 const USAGE = `usage: npm start [-- [--port N] [--state-dir DIR] [--verifiers N] [--faulty MODE]
-                        [--cron-interval S]]
+                        [--cron-interval S] [--settle-interval S]]
 
   --port N             the gateway's port on 127.0.0.1 (default 8787); verifier n
-                       listens on N+n
+                       listens on N+n, and the local chain (anvil) on the port after
+                       the last verifier's (default 8545)
   --state-dir DIR      keys, D1 and local.json (default .verity/, or $VERITY_STATE_DIR)
   --verifiers N        verifier nodes to run (default ${DEFAULT_VERIFIERS}, at least 1)
   --faulty MODE        run the last verifier misbehaving, to watch quorum and deadlines:
                        always-invalid, silent or wrong-key (or $VERITY_FAULTY)
-  --cron-interval S    seconds between runs of the gateway's cron handler (default ${DEFAULT_CRON_INTERVAL_MS / 1000})`;
+  --cron-interval S    seconds between runs of the gateway's cron handler (default ${DEFAULT_CRON_INTERVAL_MS / 1000})
+  --settle-interval S  seconds between the settler's ticks (default ${DEFAULT_SETTLE_INTERVAL_MS / 1000})`;
+
+const DEFAULT_CHAIN_PORT = 8545;
+// wrangler.settle.toml's CONFIRMATIONS, which the local network keeps.
+const SETTLE_CONFIRMATIONS = 2;
 
 const VerifierCount = z.coerce.number().int().min(1).max(32);
 const CronSeconds = z.coerce.number().min(1).max(3_600);
@@ -34,6 +43,7 @@ async function main(): Promise<number> {
     verifiers: { type: "string" },
     faulty: { type: "string" },
     "cron-interval": { type: "string" },
+    "settle-interval": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -57,6 +67,13 @@ async function main(): Promise<number> {
       "--cron-interval",
       CronSeconds,
       values["cron-interval"] ?? DEFAULT_CRON_INTERVAL_MS / 1000,
+    ) * 1000;
+
+  const settleIntervalMs =
+    cliValue(
+      "--settle-interval",
+      CronSeconds,
+      values["settle-interval"] ?? DEFAULT_SETTLE_INTERVAL_MS / 1000,
     ) * 1000;
 
   const started = Date.now();
@@ -90,13 +107,17 @@ async function main(): Promise<number> {
       verifiers,
       faulty,
       cronIntervalMs,
+      settleIntervalMs,
+      // With an explicit --port the chain follows the verifiers, so that networks side by side
+      // do not collide; the default one is on anvil's usual port.
+      chainPort: values.port === undefined ? DEFAULT_CHAIN_PORT : undefined,
       signal: aborter.signal,
     });
   } catch (err) {
     if (aborter.signal.aborted) return stopped;
     throw err;
   }
-  printBanner(network, (Date.now() - started) / 1000, cronIntervalMs);
+  printBanner(network, (Date.now() - started) / 1000, cronIntervalMs, settleIntervalMs);
 
   return Promise.race([
     stopped,
@@ -109,7 +130,12 @@ async function main(): Promise<number> {
   ]);
 }
 
-function printBanner(network: LocalNetwork, seconds: number, cronIntervalMs: number) {
+function printBanner(
+  network: LocalNetwork,
+  seconds: number,
+  cronIntervalMs: number,
+  settleIntervalMs: number,
+) {
   const { info } = network;
   const shown = (path: string) => {
     const rel = relative(process.cwd(), path);
@@ -125,6 +151,15 @@ function printBanner(network: LocalNetwork, seconds: number, cronIntervalMs: num
       `    ${verifierServiceName(i + 1).padEnd(12)} ${v.url}   ${v.address}${v.faultMode ? `   faulty: ${v.faultMode}` : ""}`,
   );
   const faulty = info.verifiers.find((v) => v.faultMode !== null);
+  const chainLines =
+    info.rpcUrl && info.contracts && info.settler
+      ? [
+          `  Chain          ${info.rpcUrl}   (anvil, chain id ${info.chainId}, a block a second; state in ${shown(anvilStatePath(info.stateDir))})`,
+          `    registry     ${info.contracts.registry}   (the verifiers above, threshold ${Math.min(LOCAL_THRESHOLD, info.verifiers.length)})`,
+          `    ledger       ${info.contracts.ledger}`,
+          `  Settler        ${info.settler}   (in the gateway's wrangler dev; batches every ${settleIntervalMs / 1000} s, settled after ${SETTLE_CONFIRMATIONS} blocks)`,
+        ]
+      : [];
   console.log(`
 Verity local network is up (${seconds.toFixed(1)} s)
 
@@ -135,7 +170,7 @@ Verity local network is up (${seconds.toFixed(1)} s)
   Verifiers      ${info.verifiers.length}, registered and heartbeating (GET /v1/verifiers)
 ${verifierLines.join("\n")}
   Cron           the gateway's scheduled handler every ${cronIntervalMs / 1000} s
-  local.json     ${shown(localJsonPath(info.stateDir))}
+${chainLines.map((line) => `${line}\n`).join("")}  local.json     ${shown(localJsonPath(info.stateDir))}
 ${faulty ? `\n${faultyNote(faulty)}\n` : ""}
 Try it:
   curl ${info.gatewayUrl}/v1/chat/completions \\
@@ -148,7 +183,13 @@ Watch an answer's verification round (committee, signed verdicts, decision) as i
     -H "Content-Type: application/json" -d '${body}' \\
     | tr -d '\\r' | sed -n 's/^x-verity-inference-id: //ip')
   curl -N ${info.gatewayUrl}/v1/inferences/$id/events ${auth}
-  curl ${info.gatewayUrl}/v1/inferences/$id ${auth}       # status: verified, and why
+  curl ${info.gatewayUrl}/v1/inferences/$id ${auth}       # status: verified, and why${
+    chainLines.length > 0
+      ? `
+  # about ${Math.ceil(settleIntervalMs / 1000) + 5} s later: status settled, with its batch and transaction; then
+  curl ${info.gatewayUrl}/v1/inferences/$id/proof ${auth} # its Merkle proof against the ledger`
+      : ""
+  }
 
 Ctrl-C stops everything.
 `);
@@ -166,8 +207,9 @@ function faultyNote(verifier: LocalVerifier): string {
       "out the deadline, find no one to replace it, and end inconclusive.",
     ],
     "wrong-key": [
-      `verifier ${verifier.url} is faulty: it signs with a key it was not registered with. The`,
-      "gateway refuses its heartbeats (401, shown below), so it never joins a committee.",
+      `verifier ${verifier.url} is faulty: it signs its verdicts with a key it was not registered`,
+      "with. It still joins committees; rounds refuse its verdicts (bad_signature) and decide on",
+      "the others'.",
     ],
   } satisfies Record<FaultyMode, string[]>;
   return verifier.faultMode ? lines[verifier.faultMode].map((line) => `  ${line}`).join("\n") : "";

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type Address, getAddress } from "viem";
 import { z } from "zod";
 import { coordinatorAddress, inferenceNodeAddress, verifierAddress } from "./dev-secrets.ts";
+import { chainInfo } from "./gateway-service.ts";
 import type { FaultyMode } from "./local-json.ts";
 import { toolFailure } from "./script-error.ts";
 import type { Service, ServiceContext } from "./service.ts";
@@ -22,6 +23,8 @@ export interface VerifierServiceOptions {
   faultMode: FaultyMode | null;
   /** How long the coordinator may take to list this verifier online once it answers. */
   onlineTimeoutMs?: number;
+  /** The chain service whose contracts this verifier checks batches against before co-signing. */
+  chainService?: string;
 }
 
 /** The name of verifier `index`'s service. */
@@ -42,8 +45,7 @@ const ErrorBody = z.object({ error: z.object({ message: z.string(), code: z.stri
  * (through an env file in the state directory) and pointed at the local coordinator. It is
  * ready once the coordinator lists it online: its first request arms its heartbeat alarm, so
  * the readiness check waits for the coordinator, which registers the verifiers, before it asks
- * the verifier anything. A `wrong-key` verifier signs its heartbeats with a stranger's key, so
- * the coordinator refuses them: it is ready once it answers.
+ * the verifier anything.
  */
 export function verifierService(options: VerifierServiceOptions): Service {
   const name = verifierServiceName(options.index);
@@ -64,6 +66,7 @@ export function verifierService(options: VerifierServiceOptions): Service {
       // fire while the coordinator is still starting, and the next would come a heartbeat
       // interval later, keeping this verifier offline that long: start afresh instead.
       await rm(persistTo(ctx), { recursive: true, force: true });
+      if (options.chainService) await ctx.reached(options.chainService, "ready");
     },
 
     process(ctx) {
@@ -73,6 +76,7 @@ export function verifierService(options: VerifierServiceOptions): Service {
         INFERENCE_NODES: inferenceNodeAddress(ctx.secrets),
         PUBLIC_URL: url,
         FAULT_MODE: options.faultMode ?? "",
+        ...(options.chainService ? chainVars(ctx) : {}),
       };
       return wranglerSpec(
         [
@@ -112,7 +116,7 @@ export function verifierService(options: VerifierServiceOptions): Service {
       await ctx.reached(options.coordinatorService, "ready");
       const address = verifierAddress(ctx.secrets, keyIndex);
       await answers(ctx, address);
-      if (options.faultMode !== "wrong-key") await online(ctx, address);
+      await online(ctx, address);
     },
 
     info(ctx) {
@@ -178,6 +182,16 @@ export function verifierService(options: VerifierServiceOptions): Service {
       await sleep(200, undefined, { signal: ctx.signal });
     }
   }
+}
+
+function chainVars(ctx: ServiceContext) {
+  const { rpcUrl, chainId, contracts } = chainInfo(ctx);
+  return {
+    RPC_URL: rpcUrl,
+    CHAIN_ID: String(chainId),
+    REGISTRY_ADDRESS: contracts.registry,
+    LEDGER_ADDRESS: contracts.ledger,
+  };
 }
 
 function missingKey(index: number): never {
