@@ -10,7 +10,12 @@ import { chatThroughputSection } from "./bench/chat-throughput-section.ts";
 import { receiptCostSection } from "./bench/receipt-cost-section.ts";
 import { verificationSection } from "./bench/verification-section.ts";
 import { cliValue, Port, parseCli, runMain } from "./lib/cli.ts";
-import { describeFailure, type LocalNetwork, startLocalNetwork } from "./lib/local-network.ts";
+import {
+  describeFailure,
+  type LocalNetwork,
+  localPortCount,
+  startLocalNetwork,
+} from "./lib/local-network.ts";
 import { freePortRun } from "./lib/ports.ts";
 import { toolFailure } from "./lib/script-error.ts";
 
@@ -145,7 +150,7 @@ async function startBenchNetwork(
     log(`Starting a local network (${wanted.verifiers} verifiers) for the bench in ${stateDir}…`);
     const network = await startLocalNetwork({
       stateDir,
-      port: port ?? (await freePortRun(1 + wanted.verifiers)),
+      port: port ?? (await freePortRun(localPortCount(wanted.verifiers))),
       verifiers: wanted.verifiers,
       gatewayVars: { VERITY_BENCH: "1" },
       // The rate limiter's ceiling: the bench measures the gateway, not the limiter's 429s.

@@ -20,7 +20,13 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 
 it("makes node, coordinator and API keys on first use, in a file only the owner can read", async () => {
   const { secrets, created } = await loadOrCreateDevSecrets(dir);
-  expect(created.sort()).toEqual(["apiKey", "apiKeyId", "coordinatorKey", "inferenceNodeKey"]);
+  expect(created.sort()).toEqual([
+    "apiKey",
+    "apiKeyId",
+    "coordinatorKey",
+    "inferenceNodeKey",
+    "settlerKey",
+  ]);
   expect(secrets.inferenceNodeKey).toMatch(/^0x[0-9a-f]{64}$/);
   expect(secrets.coordinatorKey).toMatch(/^0x[0-9a-f]{64}$/);
   expect(secrets.coordinatorKey).not.toBe(secrets.inferenceNodeKey);

@@ -18,6 +18,8 @@ export interface DevSecrets {
   apiKeyId: string;
   /** One `VERIFIER_KEY` per local verifier node, in order: verifier n signs with key n-1. */
   verifierKeys: Hex[];
+  /** The settler's `SETTLER_KEY`: sends `settleBatch` and pays its gas on the local chain. */
+  settlerKey: Hex;
 }
 
 export interface DevSecretsOptions {
@@ -43,6 +45,7 @@ const DevSecretsFile = z.object({
     .regex(/^key_[0-9a-f]{20}$/, "not a key id")
     .optional(),
   verifierKeys: z.array(PrivateKey).optional(),
+  settlerKey: PrivateKey.optional(),
 });
 
 export const devSecretsPath = (stateDir: string) => path.join(stateDir, "dev-secrets.json");
@@ -54,6 +57,10 @@ export const inferenceNodeAddress = (secrets: DevSecrets): Address =>
 /** The address that `secrets.coordinatorKey` signs verification tasks as. */
 export const coordinatorAddress = (secrets: DevSecrets): Address =>
   privateKeyToAddress(secrets.coordinatorKey);
+
+/** The address that `secrets.settlerKey` sends settlement transactions from. */
+export const settlerAddress = (secrets: DevSecrets): Address =>
+  privateKeyToAddress(secrets.settlerKey);
 
 /** The address verifier node `index` (0-based) signs verdicts and heartbeats as. */
 export const verifierAddress = (secrets: DevSecrets, index: number): Address => {
@@ -98,6 +105,7 @@ export async function loadOrCreateDevSecrets(
     apiKey: stored.apiKey ?? generateApiKey(),
     apiKeyId: stored.apiKeyId ?? newApiKeyId(),
     verifierKeys: [...(stored.verifierKeys ?? [])],
+    settlerKey: stored.settlerKey ?? generatePrivateKey(),
   };
   while (secrets.verifierKeys.length < (options.verifiers ?? 0)) {
     secrets.verifierKeys.push(generatePrivateKey());

@@ -8,6 +8,7 @@ import { coordinatorAddress, inferenceNodeAddress } from "./dev-secrets.ts";
 import { runCommandOrFail } from "./run-command.ts";
 import { toolFailure } from "./script-error.ts";
 import type { Service, ServiceContext } from "./service.ts";
+import { writeSettlerConfig } from "./settler-config.ts";
 import { wranglerPersistDir, writePrivateFile } from "./state-dir.ts";
 import { type VerifierRegistration, verifierRegistrationStatements } from "./verifier-store.ts";
 import { isWranglerBuildFailure, wranglerDevNoise, wranglerSpec } from "./wrangler.ts";
@@ -23,6 +24,11 @@ export interface GatewayOptions {
   verifiers?: readonly VerifierRegistration[];
   /** Verifiers of earlier runs to mark removed, so that committees stop picking them. */
   retiredVerifiers?: readonly Address[];
+  /**
+   * Settle on the local chain: the gateway follows the chain's registry, and the settler runs
+   * in the same `wrangler dev` (sharing D1 and the queue), once the chain service is ready.
+   */
+  settlement?: { chainService: string; settleIntervalMs: number };
 }
 
 const Health = z.object({ status: z.literal("ok"), node: z.string() });
@@ -40,6 +46,7 @@ export function gatewayService(options: GatewayOptions): Service {
   const envFile = (ctx: ServiceContext) => path.join(ctx.stateDir, "gateway.env");
   const persistTo = (ctx: ServiceContext) => wranglerPersistDir(ctx.stateDir);
   const d1 = (ctx: ServiceContext): D1Target => ({ kind: "local", persistTo: persistTo(ctx) });
+  let settlerConfig: string | undefined;
 
   return {
     name: "gateway",
@@ -62,16 +69,40 @@ export function gatewayService(options: GatewayOptions): Service {
         ]),
         { signal: ctx.signal },
       );
+      if (options.settlement) {
+        await ctx.reached(options.settlement.chainService, "ready");
+        const { rpcUrl, chainId, contracts } = chainInfo(ctx);
+        settlerConfig = await writeSettlerConfig(
+          ctx.stateDir,
+          {
+            RPC_URL: rpcUrl,
+            CHAIN_ID: String(chainId),
+            LEDGER_ADDRESS: contracts.ledger,
+            REGISTRY_ADDRESS: contracts.registry,
+            SETTLE_INTERVAL_MS: String(options.settlement.settleIntervalMs),
+          },
+          ctx.secrets.settlerKey,
+        );
+      }
     },
 
     process(ctx) {
-      const vars = Object.entries(options.vars ?? {}).flatMap(([name, value]) => [
+      const chain = options.settlement ? chainInfo(ctx) : undefined;
+      const allVars = {
+        ...(chain ? { RPC_URL: chain.rpcUrl, REGISTRY_ADDRESS: chain.contracts.registry } : {}),
+        ...options.vars,
+      };
+      const vars = Object.entries(allVars).flatMap(([name, value]) => [
         "--var",
         `${name}:${value}`,
       ]);
+      // Only the first config gets the port, the vars and the env file; the settler's come
+      // from its generated config (see settler-config.ts).
+      const configs = settlerConfig ? ["-c", "wrangler.toml", "-c", settlerConfig] : [];
       return wranglerSpec(
         [
           "dev",
+          ...configs,
           "--ip",
           options.host,
           "--port",
@@ -165,6 +196,18 @@ export function gatewayService(options: GatewayOptions): Service {
       await sleep(100, undefined, { signal: ctx.signal });
     }
   }
+}
+
+/** The chain's fields of local.json, which the chain service provides once it is ready. */
+export function chainInfo(ctx: Pick<ServiceContext, "info">) {
+  const { rpcUrl, chainId, contracts } = ctx.info;
+  if (rpcUrl === undefined || chainId === undefined || contracts === undefined) {
+    throw toolFailure(
+      "The local chain is not ready: no contract addresses yet.",
+      "chain_not_ready",
+    );
+  }
+  return { rpcUrl, chainId, contracts };
 }
 
 function parseJson(text: string | undefined): unknown {

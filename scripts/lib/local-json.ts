@@ -41,6 +41,21 @@ export const LocalNetworkInfo = z.object({
   coordinator: z.string().transform((value) => getAddress(value)),
   /** The verifier nodes, registered with the coordinator and online when the file is written. */
   verifiers: z.array(LocalVerifier),
+  /** The local chain (anvil) the contracts live on; absent when the network runs no verifiers. */
+  rpcUrl: z.url().optional(),
+  chainId: z.number().int().positive().optional(),
+  /** Verity's contracts on that chain: the VerifierRegistry and the VerityLedger batches settle to. */
+  contracts: z
+    .object({
+      registry: z.string().transform((value) => getAddress(value)),
+      ledger: z.string().transform((value) => getAddress(value)),
+    })
+    .optional(),
+  /** The address the settler sends `settleBatch` from (its SETTLER_KEY's). */
+  settler: z
+    .string()
+    .transform((value) => getAddress(value))
+    .optional(),
   stateDir: z.string(),
   /** The `npm start` process; the network is up while it lives. */
   pid: z.number().int(),

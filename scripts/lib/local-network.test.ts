@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { getAddress } from "viem";
+import { createPublicClient, getAddress, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -14,7 +14,7 @@ import { Receipt, signReceipt } from "../../src/protocol/receipt.ts";
 import { executeD1, sqlInteger, sqlString } from "./d1.ts";
 import { loadOrCreateDevSecrets } from "./dev-secrets.ts";
 import { type LocalNetworkInfo, localJsonPath, readLocalJson } from "./local-json.ts";
-import { type LocalNetwork, startLocalNetwork } from "./local-network.ts";
+import { type LocalNetwork, localPortCount, startLocalNetwork } from "./local-network.ts";
 import { freePortRun } from "./ports.ts";
 import { isGroupAlive } from "./process-group.ts";
 import { runRecordPath } from "./run-lock.ts";
@@ -30,7 +30,7 @@ const quiet = () => {};
 // Well under the test timeout, so that a start that hangs still stops what it started.
 const readyTimeoutMs = 60_000;
 // The gateway's port and, after it, one per verifier.
-const ports = (verifiers = 3) => freePortRun(1 + verifiers);
+const ports = (verifiers = 3) => freePortRun(localPortCount(verifiers));
 
 const Address = z.string().transform((value) => getAddress(value));
 const VerifierList = z.object({
@@ -101,7 +101,7 @@ describe("startLocalNetwork", () => {
   });
   afterAll(() => rm(stateDir, { recursive: true, force: true }));
 
-  it("brings the gateway, three online verifiers and the cron up, writes local.json, and stops leaving no process behind", async () => {
+  it("brings the chain, the gateway, three online verifiers and the cron up, writes local.json, and stops leaving no process behind", async () => {
     const port = await ports(3);
     const network = await startLocalNetwork({ stateDir, port, log: quiet, readyTimeoutMs });
     const groups = await recordedGroups(stateDir);
@@ -122,6 +122,17 @@ describe("startLocalNetwork", () => {
         headers: { authorization: `Bearer ${info.apiKey}` },
       });
       expect(models.status).toBe(200);
+
+      // The chain on the port after the verifiers', with the contracts deployed on it, and the
+      // settler's key only in the file beside its generated config.
+      expect(info.rpcUrl).toBe(`http://127.0.0.1:${port + 4}`);
+      expect(info.chainId).toBe(31337);
+      const chain = createPublicClient({ transport: http(info.rpcUrl) });
+      for (const address of Object.values(info.contracts ?? {})) {
+        expect(await chain.getCode({ address })).toMatch(/^0x[0-9a-f]{10,}$/);
+      }
+      const settlerSecrets = path.join(stateDir, "settler", ".dev.vars");
+      expect((await stat(settlerSecrets)).mode & 0o777).toBe(0o600);
 
       // Three verifiers on the ports after the gateway's, with the state directory's keys,
       // registered with the gateway and heartbeating to it.
@@ -152,12 +163,18 @@ describe("startLocalNetwork", () => {
         expect((await stat(envFile)).mode & 0o777).toBe(0o600);
       }
       // No secret is on any command line, where every user of the machine could read it.
-      const keys = [secrets.inferenceNodeKey, secrets.coordinatorKey, ...secrets.verifierKeys];
+      const keys = [
+        secrets.inferenceNodeKey,
+        secrets.coordinatorKey,
+        secrets.settlerKey,
+        ...secrets.verifierKeys,
+      ];
       for (const { pgid } of groups) {
         const commandLine = await readFile(`/proc/${pgid}/cmdline`, "utf8");
         for (const key of keys) expect(commandLine).not.toContain(key.slice(2));
       }
       expect(groups.map((g) => g.name).sort()).toEqual([
+        "anvil",
         "cron",
         "gateway",
         "verifier-1",

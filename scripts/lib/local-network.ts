@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { stripVTControlCharacters } from "node:util";
+import { CHAIN_SERVICE, chainService } from "./chain-service.ts";
 import { type DevSecrets, loadOrCreateDevSecrets, verifierAddress } from "./dev-secrets.ts";
 import { gatewayService } from "./gateway-service.ts";
 import {
@@ -28,6 +29,13 @@ export interface LocalNetworkOptions {
   faulty?: FaultyMode | undefined;
   /** How often the gateway's cron handler runs (default 10 s); wrangler dev never runs it. */
   cronIntervalMs?: number;
+  /**
+   * The local chain's port (anvil). Default: right after the verifiers' ports. A network with no
+   * verifiers has no chain: nobody could co-sign a batch.
+   */
+  chainPort?: number;
+  /** How often the settler's alarm ticks (default 10 s); wrangler dev never runs its cron. */
+  settleIntervalMs?: number;
   /** How long a verifier may take to show as online once it answers (default 15 s). */
   verifierOnlineTimeoutMs?: number;
   /** Extra gateway vars, e.g. `{ VERITY_BENCH: "1" }` for the bench. */
@@ -65,13 +73,39 @@ const GATEWAY = "gateway";
 /** Verifiers `npm start` runs unless told otherwise: a committee's worth. */
 export const DEFAULT_VERIFIERS = 3;
 export const DEFAULT_CRON_INTERVAL_MS = 10_000;
+export const DEFAULT_SETTLE_INTERVAL_MS = 10_000;
+/** Co-signatures a batch needs on the local chain (fewer if fewer verifiers run). */
+export const LOCAL_THRESHOLD = 2;
 
-/** The ports of the network: the gateway's first, then verifier n's at index n. */
-export const localPorts = (options: Pick<LocalNetworkOptions, "port" | "verifiers">) =>
-  Array.from({ length: 1 + (options.verifiers ?? DEFAULT_VERIFIERS) }, (_, i) => options.port + i);
+type PortOptions = Pick<LocalNetworkOptions, "port" | "verifiers" | "chainPort">;
+
+/** Whether the network runs a chain and settles on it: only with verifiers to co-sign. */
+export const settles = (options: Pick<LocalNetworkOptions, "verifiers">) =>
+  (options.verifiers ?? DEFAULT_VERIFIERS) > 0;
+
+/** The chain's port: `chainPort`, or the one after the last verifier's. */
+export const chainPort = (options: PortOptions) =>
+  options.chainPort ?? options.port + 1 + (options.verifiers ?? DEFAULT_VERIFIERS);
 
 /**
- * The services of the local network: the gateway (the coordinator too), its verifier nodes and
+ * How many consecutive ports from the gateway's a network takes when the chain's port is not
+ * given: the gateway's, the verifiers', and the chain's (if it settles).
+ */
+export const localPortCount = (verifiers = DEFAULT_VERIFIERS) =>
+  1 + verifiers + (settles({ verifiers }) ? 1 : 0);
+
+/** The ports of the network: the gateway's first, then verifier n's at index n, then the chain's. */
+export const localPorts = (options: PortOptions) => [
+  ...Array.from(
+    { length: 1 + (options.verifiers ?? DEFAULT_VERIFIERS) },
+    (_, i) => options.port + i,
+  ),
+  ...(settles(options) ? [chainPort(options)] : []),
+];
+
+/**
+ * The services of the local network: the local chain (anvil, with the contracts deployed), the
+ * gateway (the coordinator, and the settler in the same wrangler dev), its verifier nodes and
  * the gateway's cron driver. They start side by side; each waits for what it needs. Verifier
  * keys of `secrets` beyond the ones run this time belong to earlier runs: they are retired.
  */
@@ -84,11 +118,28 @@ export function localServices(options: LocalNetworkOptions, secrets: DevSecrets)
     address: verifierAddress(secrets, i),
     faultMode: i === count - 1 ? (options.faulty ?? null) : null,
   }));
+  const settlement = settles(options);
   return [
+    ...(settlement
+      ? [
+          chainService({
+            host: HOST,
+            port: chainPort(options),
+            verifiers: verifiers.map((v) => v.address),
+            threshold: Math.min(LOCAL_THRESHOLD, count),
+          }),
+        ]
+      : []),
     gatewayService({
       host: HOST,
       port: options.port,
       vars: options.gatewayVars,
+      settlement: settlement
+        ? {
+            chainService: CHAIN_SERVICE,
+            settleIntervalMs: options.settleIntervalMs ?? DEFAULT_SETTLE_INTERVAL_MS,
+          }
+        : undefined,
       apiKeyRateLimitPerMinute: options.apiKeyRateLimitPerMinute,
       verifiers: verifiers.map((v) => ({ address: v.address, url: `http://${HOST}:${v.port}` })),
       retiredVerifiers: secrets.verifierKeys
@@ -104,6 +155,7 @@ export function localServices(options: LocalNetworkOptions, secrets: DevSecrets)
         coordinatorService: GATEWAY,
         faultMode: v.faultMode,
         onlineTimeoutMs: options.verifierOnlineTimeoutMs,
+        chainService: settlement ? CHAIN_SERVICE : undefined,
       }),
     ),
     scheduledTriggerService({

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { stripVTControlCharacters } from "node:util";
 import type { TestProject } from "vitest/node";
 import { type LocalNetworkInfo, readLocalJson } from "../../scripts/lib/local-json.ts";
-import { DEFAULT_VERIFIERS } from "../../scripts/lib/local-network.ts";
+import { DEFAULT_VERIFIERS, localPortCount } from "../../scripts/lib/local-network.ts";
 import { pinnedPath, repoRoot } from "../../scripts/lib/paths.ts";
 import { freePortRun } from "../../scripts/lib/ports.ts";
 import { ProcessGroup } from "../../scripts/lib/process-group.ts";
@@ -25,8 +25,8 @@ const START_TIMEOUT_MS = 180_000;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const stateDir = await mkdtemp(path.join(tmpdir(), "verity-e2e-"));
-  // The gateway's port, then one per verifier.
-  const port = await freePortRun(1 + DEFAULT_VERIFIERS);
+  // The gateway's port, then one per verifier, then the chain's.
+  const port = await freePortRun(localPortCount(DEFAULT_VERIFIERS));
   const logPath = path.join(stateDir, "start.log");
   const log = createWriteStream(logPath);
   // npm, tsx and start.ts share this process group; start.ts puts its own children in groups
