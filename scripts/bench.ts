@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { BenchContext, BenchNetwork, BenchSection } from "./bench/bench-section.ts";
 import { chatThroughputSection } from "./bench/chat-throughput-section.ts";
 import { receiptCostSection } from "./bench/receipt-cost-section.ts";
+import { settlementSection } from "./bench/settlement-section.ts";
 import { verificationSection } from "./bench/verification-section.ts";
 import { cliValue, Port, parseCli, runMain } from "./lib/cli.ts";
 import {
@@ -24,6 +25,7 @@ const SECTIONS: readonly BenchSection[] = [
   chatThroughputSection,
   receiptCostSection,
   verificationSection,
+  settlementSection,
 ];
 
 /** The network of the sections that do not ask for one: the gateway alone. */

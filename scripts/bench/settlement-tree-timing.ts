@@ -1,0 +1,81 @@
+// Times the settlement tree code itself, in Node: building a batch's tree as the settler does and
+// serving a proof from its stored nodes as the gateway does. Run by the bench's settlement
+// section under tsx (src/ is written for bundlers: its imports have no extensions). Prints JSON.
+import { performance } from "node:perf_hooks";
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { bytesToHex, type Hex, keccak256, toHex } from "viem";
+import { LEAF_TYPES, type LeafTuple } from "../../src/protocol/merkle-leaf.ts";
+
+// The settler's and the gateway's own tree code. Its module also holds the D1 queries, typed
+// with the workers' globals that this Node project does not have, so it is loaded by a path the
+// type checker does not follow, and typed here by the two functions used.
+interface SettlementTree {
+  buildBatchTree(leaves: readonly LeafTuple[]): { root: Hex; nodes: Hex[]; treeIndices: number[] };
+  proofIndices(treeIndex: number): number[];
+}
+const settlementTreeModule = new URL("../../src/db/settlement-tree.ts", import.meta.url).href;
+const { buildBatchTree, proofIndices } = (await import(settlementTreeModule)) as SettlementTree;
+
+const leaves = Number(process.argv[2] ?? "100000");
+const proofs = 1_000;
+
+// Distinct, well-formed leaves: the hashing cost does not depend on the values.
+const tuples: LeafTuple[] = Array.from({ length: leaves }, (_, i) => [
+  bytesToHex(new Uint8Array(16).map((_, b) => (i >> (8 * (b % 4))) & 0xff)),
+  keccak256(toHex(`request ${i}`)),
+  keccak256(toHex(`response ${i}`)),
+  "verity-ngram-1",
+  "0x413784cDC116D2723Ab862B6950771Fd0eCCeD3b",
+  1,
+  keccak256(toHex(`verdicts ${i}`)),
+  1_795_624_073_671 + i,
+]);
+
+let started = performance.now();
+const tree = buildBatchTree(tuples);
+const buildMs = performance.now() - started;
+
+// The gateway's readProof: the sibling indices, then one lookup per level among stored nodes.
+const picks = Array.from({ length: proofs }, (_, i) => (i * 7_919) % leaves);
+started = performance.now();
+let depth = 0;
+for (const leaf of picks) {
+  const treeIndex = tree.treeIndices[leaf] ?? 0;
+  const proof: Hex[] = proofIndices(treeIndex).map((index) => tree.nodes[index] as Hex);
+  depth = proof.length;
+}
+const storedProofUs = ((performance.now() - started) * 1000) / proofs;
+
+// The same proofs from the library's own tree object, for comparison.
+const library = StandardMerkleTree.load({
+  format: "standard-v1",
+  leafEncoding: LEAF_TYPES,
+  tree: tree.nodes,
+  values: tuples.map((value, i) => ({ value, treeIndex: tree.treeIndices[i] ?? 0 })),
+});
+started = performance.now();
+for (const leaf of picks) library.getProof(leaf);
+const libraryProofUs = ((performance.now() - started) * 1000) / proofs;
+
+started = performance.now();
+const leaf = picks[1] ?? 0;
+const ok = StandardMerkleTree.verify(
+  tree.root,
+  LEAF_TYPES,
+  tuples[leaf] ?? [],
+  proofIndices(tree.treeIndices[leaf] ?? 0).map((index) => tree.nodes[index] as Hex),
+);
+const verifyUs = (performance.now() - started) * 1000;
+
+console.log(
+  JSON.stringify({
+    leaves,
+    nodes: tree.nodes.length,
+    buildMs,
+    proofDepth: depth,
+    storedProofUs,
+    libraryProofUs,
+    verifyUs,
+    verified: ok,
+  }),
+);
