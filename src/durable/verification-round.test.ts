@@ -343,6 +343,11 @@ describe("VerificationRound", () => {
     expect(message.committee).toHaveLength(3);
     expect(message.verdicts.length).toBeGreaterThanOrEqual(2);
     expect(message.verdictsDigest).toBe(verdictsDigest(message.verdicts));
+    const shown = await until(id, (s) => s.verdicts.length === 3);
+    expect(shown.verdictsDigest).toBe(message.verdictsDigest);
+    expect(shown.verdicts.filter((v) => v.counted).map((v) => v.verdict)).toEqual(
+      expect.arrayContaining(message.verdicts),
+    );
     expect(
       message.verdicts.every(
         (v) => v.inferenceId === id && v.receiptDigest === message.receiptDigest,

@@ -48,8 +48,12 @@ export interface RoundSnapshot {
     outcome: Verdict["outcome"];
     signature: string;
     receivedAt: number;
+    /** Whether the decision counted it (false for a vote that arrived after). */
+    counted: boolean;
     verdict: Verdict;
   }[];
+  /** What the settlement leaf commits to: the counted verdicts' digest, once decided. */
+  verdictsDigest: string | null;
   refused: Partial<Record<VerdictRefusal, number>>;
 }
 
@@ -387,8 +391,14 @@ export class VerificationRound extends DurableObject<Env> {
     ]);
   }
 
+  /** The verdicts the decision was made with; later ones are kept but never settle. */
+  private countedVerdicts(round: StoredRound): Verdict[] {
+    const decidedAt = round.decidedAt ?? Number.POSITIVE_INFINITY;
+    return [...this.votes()].filter((v) => v.receivedAt <= decidedAt).map((v) => v.verdict);
+  }
+
   private outcome(round: StoredRound): RoundOutcome {
-    const verdicts = [...this.votes()].map((v) => v.verdict);
+    const verdicts = this.countedVerdicts(round);
     return {
       version: 1,
       inferenceId: round.inferenceId,
@@ -476,8 +486,11 @@ export class VerificationRound extends DurableObject<Env> {
         outcome: v.outcome,
         signature: v.verdict.signature,
         receivedAt: v.receivedAt,
+        counted: round.decidedAt === null || v.receivedAt <= round.decidedAt,
         verdict: v.verdict,
       })),
+      verdictsDigest:
+        round.status === "running" ? null : verdictsDigest(this.countedVerdicts(round)),
       refused: round.refused,
     };
   }
