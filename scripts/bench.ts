@@ -5,9 +5,15 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
 import path from "node:path";
 import { z } from "zod";
-import type { BenchContext, BenchNetwork, BenchSection } from "./bench/bench-section.ts";
+import type {
+  BenchContext,
+  BenchNetwork,
+  BenchSection,
+  StandaloneBenchSection,
+} from "./bench/bench-section.ts";
 import { chatThroughputSection } from "./bench/chat-throughput-section.ts";
 import { receiptCostSection } from "./bench/receipt-cost-section.ts";
+import { settlementGasSection } from "./bench/settlement-gas-section.ts";
 import { settlementSection } from "./bench/settlement-section.ts";
 import { verificationSection } from "./bench/verification-section.ts";
 import { cliValue, Port, parseCli, runMain } from "./lib/cli.ts";
@@ -21,11 +27,12 @@ import { freePortRun } from "./lib/ports.ts";
 import { toolFailure } from "./lib/script-error.ts";
 
 /** The report, in order. Later issues add their sections here. */
-const SECTIONS: readonly BenchSection[] = [
+const SECTIONS: readonly (BenchSection | StandaloneBenchSection)[] = [
   chatThroughputSection,
   receiptCostSection,
   verificationSection,
   settlementSection,
+  settlementGasSection,
 ];
 
 /** The network of the sections that do not ask for one: the gateway alone. */
@@ -102,6 +109,12 @@ async function main(): Promise<number> {
         "(at most 200000). The client shares the machine with the gateway and its verifiers.",
     );
     for (const section of sections) {
+      if ("standalone" in section) {
+        log(`${section.title}…`);
+        const body = await section.run({ log, signal: aborter.signal });
+        console.log(`\n${section.title}\n  ${section.description}\n\n${body}`);
+        continue;
+      }
       const run = await networkFor(section.network ?? SHARED_NETWORK);
       const ctx: BenchContext = {
         gatewayUrl: run.network.info.gatewayUrl,

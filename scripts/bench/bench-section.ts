@@ -1,7 +1,14 @@
 import type { LocalNetworkInfo } from "../lib/local-json.ts";
 
+/** What a section that needs no local network gets: the run's settings. */
+export interface StandaloneBenchContext {
+  /** Progress, to stderr: stdout holds only the report. */
+  log(line: string): void;
+  signal: AbortSignal;
+}
+
 /** What every bench section gets: a running local network and the run's settings. */
-export interface BenchContext {
+export interface BenchContext extends StandaloneBenchContext {
   gatewayUrl: string;
   apiKey: string;
   /** The network the section runs against (its verifiers, its state directory...). */
@@ -15,9 +22,6 @@ export interface BenchContext {
   keepPaceMs: number;
   /** The rate of that load, in requests per second. */
   keepPaceRate: number;
-  /** Progress, to stderr: stdout holds only the report. */
-  log(line: string): void;
-  signal: AbortSignal;
 }
 
 /** The network a section runs against. */
@@ -41,4 +45,14 @@ export interface BenchSection {
   network?: BenchNetwork;
   /** Measures and returns the section's body: a table, or a line saying why it was skipped. */
   run(ctx: BenchContext): Promise<string>;
+}
+
+/** A section that starts what it measures itself (an anvil, say): no local network is started for it. */
+export interface StandaloneBenchSection {
+  title: string;
+  /** One or two lines on what is measured and how. */
+  description: string;
+  standalone: true;
+  /** Measures and returns the section's body. */
+  run(ctx: StandaloneBenchContext): Promise<string>;
 }
