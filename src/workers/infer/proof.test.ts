@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
+import { decidedRound } from "../../../test/fixtures/decided-round";
 import { createTestKey } from "../../../test/gateway";
 import type { ApiKey } from "../../db/schema";
 import { confirmBatch, createSettlementBatch } from "../../db/settlement-batches";
@@ -14,14 +15,7 @@ import {
 } from "../../db/settlement-records";
 import { buildBatchTree } from "../../db/settlement-tree";
 import { onError } from "../../http/error-response";
-import {
-  LEAF_TYPES,
-  newInferenceId,
-  type RoundOutcome,
-  receiptDigest,
-  signReceipt,
-  verdictsDigest,
-} from "../../protocol";
+import { LEAF_TYPES, newInferenceId, type RoundOutcome } from "../../protocol";
 import type { GatewayEnv } from "./gateway-env";
 import { getInferenceProof, type InferenceProof, settlementOf } from "./proof";
 
@@ -29,34 +23,7 @@ const node = privateKeyToAccount(env.INFERENCE_NODE_KEY as `0x${string}`);
 const LEDGER = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 
 /** A decided round without verdicts: the proof path does not look at them. */
-async function decided(outcome: RoundOutcome["outcome"]): Promise<RoundOutcome> {
-  const inferenceId = newInferenceId();
-  const receipt = await signReceipt(
-    {
-      version: 1,
-      inferenceId,
-      model: "verity-ngram-1",
-      backend: "reference",
-      requestHash: keccak256(stringToHex(`request ${inferenceId}`)),
-      responseHash: keccak256(stringToHex(`response ${inferenceId}`)),
-      createdAt: Date.now(),
-      node: node.address,
-    },
-    node,
-  );
-  return {
-    version: 1,
-    inferenceId,
-    outcome,
-    receipt,
-    receiptDigest: receiptDigest(receipt),
-    quorum: 2,
-    committee: [],
-    verdicts: [],
-    verdictsDigest: verdictsDigest([]),
-    decidedAt: Date.now(),
-  };
-}
+const decided = (outcome: RoundOutcome["outcome"]) => decidedRound({ node, outcome });
 
 async function storeInference(round: RoundOutcome, apiKeyId: string) {
   await env.DB.prepare(

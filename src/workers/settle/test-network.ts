@@ -15,18 +15,10 @@ import {
 import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { vi } from "vitest";
 import { verityLedgerAbi } from "../../../contracts/generated/VerityLedger";
+import { decidedRound as decidedRoundFixture } from "../../../test/fixtures/decided-round";
 import { apiKeyPrefix, generateApiKey, hashApiKey, newApiKeyId } from "../../db/api-keys";
 import { VerifierRegistry } from "../../db/verifier-registry";
-import {
-  type CheckResult,
-  checksDigest,
-  newInferenceId,
-  type RoundOutcome,
-  receiptDigest,
-  signReceipt,
-  signVerdict,
-  verdictsDigest,
-} from "../../protocol";
+import type { RoundOutcome } from "../../protocol";
 import { createVerifierApp } from "../verify/app";
 import worker from "./index";
 import { COORDINATOR_ADDRESS, NODE_KEY, VERIFIER_KEYS, verifierAccounts } from "./test-keys";
@@ -38,69 +30,17 @@ export const nodeAccount = privateKeyToAccount(NODE_KEY);
 const realFetch = globalThis.fetch;
 
 const POLICY_HASH = keccak256(stringToHex("settle test policy"));
-const CHECKS: Record<"valid" | "invalid", CheckResult[]> = {
-  valid: [
-    { check: "receipt-integrity@1", status: "pass", reason: "ok" },
-    { check: "re-execution@1", status: "pass", reason: "response_hash_matched" },
-  ],
-  invalid: [
-    { check: "receipt-integrity@1", status: "pass", reason: "ok" },
-    { check: "re-execution@1", status: "fail", reason: "response_hash_mismatch" },
-  ],
-};
-
 /**
  * A decided round as the VerificationRound DO publishes it: a receipt signed by the inference
  * node and a verdict from every registered verifier agreeing with `outcome`.
  */
-export async function decidedRound(
-  outcome: RoundOutcome["outcome"] = "verified",
-): Promise<RoundOutcome> {
-  const inferenceId = newInferenceId();
-  const receipt = await signReceipt(
-    {
-      version: 1,
-      inferenceId,
-      model: "verity-ngram-1",
-      backend: "reference",
-      requestHash: keccak256(stringToHex(`request ${inferenceId}`)),
-      responseHash: keccak256(stringToHex(`response ${inferenceId}`)),
-      createdAt: Date.now(),
-      node: nodeAccount.address,
-    },
-    nodeAccount,
-  );
-  const digest = receiptDigest(receipt);
+export function decidedRound(outcome: RoundOutcome["outcome"] = "verified"): Promise<RoundOutcome> {
   const vote = outcome === "verified" ? "valid" : "invalid";
-  const verdicts = await Promise.all(
-    verifierAccounts.map((account) =>
-      signVerdict(
-        {
-          version: 1,
-          inferenceId,
-          receiptDigest: digest,
-          outcome: vote,
-          checks: CHECKS[vote],
-          checksDigest: checksDigest(CHECKS[vote]),
-          policyHash: POLICY_HASH,
-          verifier: account.address,
-        },
-        account,
-      ),
-    ),
-  );
-  return {
-    version: 1,
-    inferenceId,
+  return decidedRoundFixture({
+    node: nodeAccount,
     outcome,
-    receipt,
-    receiptDigest: digest,
-    quorum: 2,
-    committee: verifierAccounts.map((a) => a.address),
-    verdicts,
-    verdictsDigest: verdictsDigest(verdicts),
-    decidedAt: Date.now(),
-  };
+    votes: verifierAccounts.map((account) => [account, vote]),
+  });
 }
 
 /** A fresh API key row; returns its id. */

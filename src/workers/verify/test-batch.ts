@@ -14,19 +14,15 @@ import {
 import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { vi } from "vitest";
 import { verifierRegistryAbi } from "../../../contracts/generated/VerifierRegistry";
+import { decidedRound, verdictBy } from "../../../test/fixtures/decided-round";
 import type { BatchSignRequest } from "../../protocol/batch-sign-request";
-import { newInferenceId } from "../../protocol/inference-id";
 import { LEAF_TYPES, leafTuple } from "../../protocol/merkle-leaf";
-import { receiptDigest, signReceipt } from "../../protocol/receipt";
-import { leafFromOutcome, type RoundOutcome, verdictsDigest } from "../../protocol/round-outcome";
-import {
-  type CheckResult,
-  checksDigest,
-  signVerdict,
-  type Verdict,
-  type VerdictOutcome,
-} from "../../protocol/verdict";
+import { leafFromOutcome, type RoundOutcome } from "../../protocol/round-outcome";
+import type { VerdictOutcome } from "../../protocol/verdict";
 import type { createVerifierApp } from "./app";
+
+export { verdictBy };
+
 import { nodeAccount, verifierEnv } from "./test-inference";
 
 const testKey = (label: string) => keccak256(stringToHex(`verity batch test key: ${label}`));
@@ -38,46 +34,6 @@ export const voters: PrivateKeyAccount[] = [0, 1, 2, 3, 4].map((i) =>
 export const CHAIN_ID = 31337;
 export const LEDGER: Address = privateKeyToAccount(testKey("ledger")).address;
 export const REGISTRY: Address = privateKeyToAccount(testKey("registry")).address;
-const POLICY_HASH = keccak256(stringToHex("test policy"));
-
-const CHECKS: Record<"valid" | "invalid" | "abstain", CheckResult[]> = {
-  valid: [
-    { check: "receipt-integrity@1", status: "pass", reason: "ok" },
-    { check: "rules@1", status: "pass", reason: "ok" },
-    { check: "re-execution@1", status: "pass", reason: "response_hash_matched" },
-  ],
-  invalid: [
-    { check: "receipt-integrity@1", status: "pass", reason: "ok" },
-    { check: "rules@1", status: "pass", reason: "ok" },
-    { check: "re-execution@1", status: "fail", reason: "response_hash_mismatch" },
-  ],
-  abstain: [
-    { check: "receipt-integrity@1", status: "pass", reason: "ok" },
-    { check: "rules@1", status: "pass", reason: "ok" },
-    { check: "re-execution@1", status: "skip", reason: "model_unknown" },
-  ],
-};
-
-/** A verdict on `outcome`'s receipt, signed by `account`. */
-export function verdictBy(
-  account: PrivateKeyAccount,
-  on: Pick<RoundOutcome, "inferenceId" | "receiptDigest">,
-  outcome: VerdictOutcome,
-): Promise<Verdict> {
-  return signVerdict(
-    {
-      version: 1,
-      inferenceId: on.inferenceId,
-      receiptDigest: on.receiptDigest,
-      outcome,
-      checks: CHECKS[outcome],
-      checksDigest: checksDigest(CHECKS[outcome]),
-      policyHash: POLICY_HASH,
-      verifier: account.address,
-    },
-    account,
-  );
-}
 
 export interface OutcomeOptions {
   outcome?: RoundOutcome["outcome"];
@@ -87,44 +43,16 @@ export interface OutcomeOptions {
 }
 
 /** A decided round as the VerificationRound DO sends it: a signed receipt and signed verdicts. */
-export async function roundOutcome(options: OutcomeOptions = {}): Promise<RoundOutcome> {
+export function roundOutcome(options: OutcomeOptions = {}): Promise<RoundOutcome> {
   const outcome = options.outcome ?? "verified";
   const agree = outcome === "verified" ? "valid" : "invalid";
-  const votes =
-    options.votes ?? voters.slice(0, 3).map((v): [PrivateKeyAccount, VerdictOutcome] => [v, agree]);
-  const node = options.node ?? nodeAccount;
-  const inferenceId = newInferenceId();
-  const receipt = await signReceipt(
-    {
-      version: 1,
-      inferenceId,
-      model: "verity-ngram-1",
-      backend: "reference",
-      requestHash: keccak256(stringToHex(`request ${inferenceId}`)),
-      responseHash: keccak256(stringToHex(`response ${inferenceId}`)),
-      createdAt: Date.now(),
-      node: node.address,
-    },
-    node,
-  );
-  const digest = receiptDigest(receipt);
-  const verdicts = await Promise.all(
-    votes.map(([account, vote]) =>
-      verdictBy(account, { inferenceId, receiptDigest: digest }, vote),
-    ),
-  );
-  return {
-    version: 1,
-    inferenceId,
+  return decidedRound({
+    node: options.node ?? nodeAccount,
     outcome,
-    receipt,
-    receiptDigest: digest,
-    quorum: 2,
-    committee: votes.map(([account]) => account.address),
-    verdicts,
-    verdictsDigest: verdictsDigest(verdicts),
-    decidedAt: Date.now(),
-  };
+    votes:
+      options.votes ??
+      voters.slice(0, 3).map((v): [PrivateKeyAccount, VerdictOutcome] => [v, agree]),
+  });
 }
 
 /** `count` outcomes decided by the default votes. */
