@@ -11,7 +11,12 @@ import type { Service, ServiceContext } from "./service.ts";
 import { writeSettlerConfig } from "./settler-config.ts";
 import { wranglerPersistDir, writePrivateFile } from "./state-dir.ts";
 import { type VerifierRegistration, verifierRegistrationStatements } from "./verifier-store.ts";
-import { isWranglerBuildFailure, wranglerDevNoise, wranglerSpec } from "./wrangler.ts";
+import {
+  isWranglerBuildFailure,
+  wranglerDevArgs,
+  wranglerDevNoise,
+  wranglerSpec,
+} from "./wrangler.ts";
 
 export interface GatewayOptions {
   host: string;
@@ -92,10 +97,6 @@ export function gatewayService(options: GatewayOptions): Service {
         ...(chain ? { RPC_URL: chain.rpcUrl, REGISTRY_ADDRESS: chain.contracts.registry } : {}),
         ...options.vars,
       };
-      const vars = Object.entries(allVars).flatMap(([name, value]) => [
-        "--var",
-        `${name}:${value}`,
-      ]);
       // Only the first config gets the port, the vars and the env file; the settler's come
       // from its generated config (see settler-config.ts).
       const configs = settlerConfig ? ["-c", "wrangler.toml", "-c", settlerConfig] : [];
@@ -103,21 +104,13 @@ export function gatewayService(options: GatewayOptions): Service {
         [
           "dev",
           ...configs,
-          "--ip",
-          options.host,
-          "--port",
-          String(options.port),
-          // A random inspector port, so that several local networks can run side by side.
-          "--inspector-port",
-          "0",
-          "--persist-to",
-          persistTo(ctx),
-          "--env-file",
-          envFile(ctx),
-          "--log-level",
-          "warn",
-          "--show-interactive-dev-session=false",
-          ...vars,
+          ...wranglerDevArgs({
+            host: options.host,
+            port: options.port,
+            persistTo: persistTo(ctx),
+            envFile: envFile(ctx),
+            vars: allVars,
+          }),
         ],
         {
           // wrangler lets process.env override the env file: keep the state directory's keys.

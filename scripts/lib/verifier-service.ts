@@ -9,7 +9,12 @@ import type { FaultyMode } from "./local-json.ts";
 import { toolFailure } from "./script-error.ts";
 import type { Service, ServiceContext } from "./service.ts";
 import { writePrivateFile } from "./state-dir.ts";
-import { isWranglerBuildFailure, wranglerDevNoise, wranglerSpec } from "./wrangler.ts";
+import {
+  isWranglerBuildFailure,
+  wranglerDevArgs,
+  wranglerDevNoise,
+  wranglerSpec,
+} from "./wrangler.ts";
 
 export interface VerifierServiceOptions {
   /** 1-based: verifier n is the service `verifier-n` and signs with the n-th dev verifier key. */
@@ -86,20 +91,13 @@ export function verifierService(options: VerifierServiceOptions): Service {
           // Distinct names keep the verifiers apart in wrangler's registry of local dev sessions.
           "--name",
           `verity-verifier-${options.index}`,
-          "--ip",
-          options.host,
-          "--port",
-          String(options.port),
-          "--inspector-port",
-          "0",
-          "--persist-to",
-          persistTo(ctx),
-          "--env-file",
-          envFile(ctx),
-          "--log-level",
-          "warn",
-          "--show-interactive-dev-session=false",
-          ...Object.entries(vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
+          ...wranglerDevArgs({
+            host: options.host,
+            port: options.port,
+            persistTo: persistTo(ctx),
+            envFile: envFile(ctx),
+            vars,
+          }),
         ],
         {
           // wrangler lets process.env override the env file: keep this verifier's own key.

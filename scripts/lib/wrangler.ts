@@ -27,6 +27,36 @@ export function wranglerSpec(
   return { command: path.join(binDir, "wrangler"), args, cwd: repoRoot, env };
 }
 
+/**
+ * The `wrangler dev` flags every local worker shares: where it listens, where its state and
+ * secrets live, quiet logs, and its vars. A random inspector port lets several local networks
+ * run side by side.
+ */
+export function wranglerDevArgs(options: {
+  host: string;
+  port: number;
+  persistTo: string;
+  envFile: string;
+  vars?: Record<string, string>;
+}): string[] {
+  return [
+    "--ip",
+    options.host,
+    "--port",
+    String(options.port),
+    "--inspector-port",
+    "0",
+    "--persist-to",
+    options.persistTo,
+    "--env-file",
+    options.envFile,
+    "--log-level",
+    "warn",
+    "--show-interactive-dev-session=false",
+    ...Object.entries(options.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+  ];
+}
+
 // What wrangler dev prints at --log-level warn that tells a developer nothing (its debug log in
 // the state directory keeps everything). wrangler dev never fires crons on its own; the local
 // network's cron driver (scheduled-trigger-service.ts) does, so its warning about that is noise.
