@@ -56,7 +56,7 @@ describe("verification through the gateway", () => {
     expect(round?.status).not.toBeUndefined();
   });
 
-  it("refuses a late verdict for an unknown round with 404 and a malformed one with 409", async () => {
+  it("refuses a late verdict for an unknown round with 404 and a malformed one with 400", async () => {
     const unknown = await gatewayFetch("/v1/inferences/not-an-id/verdicts", {
       method: "POST",
       json: {},
@@ -78,7 +78,7 @@ describe("verification through the gateway", () => {
       method: "POST",
       json: { nope: 1 },
     });
-    expect(res.status).toBe(409);
+    expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("malformed");
   });
 });

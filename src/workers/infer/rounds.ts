@@ -3,6 +3,7 @@ import { drizzle } from "drizzle-orm/d1";
 import type { Context } from "hono";
 import { inferences } from "../../db/schema";
 import { roundConfig } from "../../durable/round-config";
+import type { VerdictRefusal } from "../../durable/verification-round";
 import { notFound } from "../../errors";
 import { InferenceId } from "../../protocol";
 import type { GatewayEnv } from "./gateway-env";
@@ -68,6 +69,15 @@ export async function roundEvents(c: Context<GatewayEnv>): Promise<Response> {
   return roundOf(c.env, id).fetch("https://round/events", { signal: c.req.raw.signal });
 }
 
+/** How each refused verdict is answered: bad input 400, bad credentials 401/403, conflicts 409. */
+const VERDICT_REFUSAL_STATUS = {
+  malformed: 400,
+  bad_signature: 401,
+  not_in_committee: 403,
+  wrong_inference: 409,
+  duplicate: 409,
+} as const satisfies Record<VerdictRefusal, number>;
+
 /**
  * `POST /v1/inferences/{id}/verdicts`: a verifier that answers after its task request was cut
  * off hands its verdict in here. Public: the round accepts only committee members' signatures.
@@ -95,6 +105,6 @@ export async function submitVerdict(c: Context<GatewayEnv>): Promise<Response> {
         code: result.reason,
       },
     },
-    result.reason === "bad_signature" ? 401 : result.reason === "not_in_committee" ? 403 : 409,
+    VERDICT_REFUSAL_STATUS[result.reason],
   );
 }
