@@ -37,17 +37,27 @@ async function main(): Promise<number> {
   }
   const aborter = new AbortController();
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.once(sig, () => aborter.abort());
+    process.once(sig, () => aborter.abort(sig));
   }
   const parent = process.ppid;
+  let orphaned = false;
   await triggerScheduledEvery(url, {
     intervalMs,
     cron,
     signal: aborter.signal,
     report: (line) => console.error(line),
     // Orphaned (the network that started it was killed outright): nothing left to drive.
-    shouldStop: () => process.ppid !== parent,
+    shouldStop: () => {
+      orphaned = process.ppid !== parent;
+      return orphaned;
+    },
   });
+  // A driver that stops while its network runs must say why, or nobody can tell.
+  console.error(
+    orphaned
+      ? `stopping: the process that started this driver (pid ${parent}) is gone`
+      : `stopping: got ${String(aborter.signal.reason)}`,
+  );
   return 0;
 }
 

@@ -18,13 +18,19 @@ export interface ScheduledTriggerOptions {
 /**
  * A cron for a worker under wrangler dev, which never fires crons itself: a small Node process
  * (scripts/trigger-scheduled.ts) that runs the worker's `scheduled` handler every `intervalMs`.
- * Readiness runs it once at once, so whatever the cron catches up on (rounds a crash left
- * unstarted, for the gateway) is caught up on at start. Any worker of the network can have one.
+ * The process starts only once the worker answers, so it never runs against a worker that is
+ * still starting. Readiness runs the handler once at once, so whatever the cron catches up on
+ * (rounds a crash left unstarted, for the gateway) is caught up on at start. Any worker of the
+ * network can have one.
  */
 export function scheduledTriggerService(options: ScheduledTriggerOptions): Service {
   const cron = options.cron ?? DEFAULT_CRON;
   return {
     name: options.name,
+
+    async prepare(ctx) {
+      await ctx.reached(options.workerService, "ready");
+    },
 
     process(ctx) {
       return {
@@ -48,7 +54,6 @@ export function scheduledTriggerService(options: ScheduledTriggerOptions): Servi
     },
 
     async ready(ctx) {
-      await ctx.reached(options.workerService, "ready");
       await triggerScheduled(options.workerUrl, { cron, signal: ctx.signal });
     },
 

@@ -62,6 +62,9 @@ export interface TriggerLoopOptions extends TriggerOptions {
   shouldStop?(): boolean;
 }
 
+/** How long one run may take at least, however short the interval. */
+export const MIN_RUN_TIMEOUT_MS = 30_000;
+
 /** Failed runs before the first success that are not reported: the worker may still be starting. */
 export const QUIET_START_FAILURES = 2;
 
@@ -86,7 +89,12 @@ export async function triggerScheduledEvery(
     }
     if (options.shouldStop?.()) return;
     try {
-      await triggerScheduled(workerUrl, { ...options, timeoutMs: options.intervalMs });
+      // Runs never overlap (each is awaited), so a run may outlast a short interval: a busy
+      // worker is not a failed one.
+      await triggerScheduled(workerUrl, {
+        ...options,
+        timeoutMs: Math.max(options.intervalMs, MIN_RUN_TIMEOUT_MS),
+      });
       if (reported) options.report("scheduled runs work again");
       worked = true;
       failures = 0;
