@@ -3,19 +3,22 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { createPublicClient, getAddress, http } from "viem";
+import { createPublicClient, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { hashApiKey } from "../../src/db/api-keys.ts";
-import { newInferenceId } from "../../src/protocol/inference-id.ts";
-import { Receipt, signReceipt } from "../../src/protocol/receipt.ts";
-import { executeD1, sqlInteger, sqlString } from "./d1.ts";
+import {
+  api,
+  ports,
+  quiet,
+  readyTimeoutMs,
+  VerifierList,
+} from "../../test/node/local-network-client.ts";
+import { executeD1 } from "./d1.ts";
 import { loadOrCreateDevSecrets } from "./dev-secrets.ts";
-import { type LocalNetworkInfo, localJsonPath, readLocalJson } from "./local-json.ts";
-import { type LocalNetwork, localPortCount, startLocalNetwork } from "./local-network.ts";
-import { freePortRun } from "./ports.ts";
+import { localJsonPath, readLocalJson } from "./local-json.ts";
+import { type LocalNetwork, startLocalNetwork } from "./local-network.ts";
 import { isGroupAlive } from "./process-group.ts";
 import { runRecordPath } from "./run-lock.ts";
 import { wranglerPersistDir } from "./state-dir.ts";
@@ -25,74 +28,6 @@ const recordedGroups = async (stateDir: string) =>
   RunRecord.parse(JSON.parse(await readFile(runRecordPath(stateDir), "utf8"))).groups;
 const groupOf = async (stateDir: string, name: string) =>
   (await recordedGroups(stateDir)).find((group) => group.name === name)?.pgid ?? 0;
-
-const quiet = () => {};
-// Well under the test timeout, so that a start that hangs still stops what it started.
-const readyTimeoutMs = 60_000;
-// The gateway's port and, after it, one per verifier.
-const ports = (verifiers = 3) => freePortRun(localPortCount(verifiers));
-
-const Address = z.string().transform((value) => getAddress(value));
-const VerifierList = z.object({
-  data: z.array(
-    z.object({
-      address: Address,
-      url: z.string(),
-      online: z.boolean(),
-      votes: z.number(),
-      agreements: z.number(),
-    }),
-  ),
-});
-const InferenceRecord = z.object({
-  status: z.string(),
-  receipt: Receipt,
-  verification: z.object({
-    status: z.string(),
-    committee: z.array(z.object({ address: Address })),
-    verdicts: z.array(z.object({ verifier: Address, outcome: z.string() })),
-    startedAt: z.number().optional(),
-  }),
-});
-
-const api = async (info: LocalNetworkInfo, route: string, init: RequestInit = {}) => {
-  const res = await fetch(`${info.gatewayUrl}${route}`, {
-    ...init,
-    headers: {
-      authorization: `Bearer ${info.apiKey}`,
-      "content-type": "application/json",
-      ...init.headers,
-    },
-  });
-  if (!res.ok) throw new Error(`${route}: ${res.status} ${await res.text()}`);
-  return res;
-};
-
-async function chat(info: LocalNetworkInfo): Promise<string> {
-  const res = await api(info, "/v1/chat/completions", {
-    method: "POST",
-    body: JSON.stringify({
-      model: "verity-ngram-1",
-      messages: [{ role: "user", content: "Tell me about the sea." }],
-      max_tokens: 8,
-    }),
-  });
-  await res.body?.cancel();
-  const id = res.headers.get("x-verity-inference-id");
-  if (!id) throw new Error("no inference id");
-  return id;
-}
-
-/** Polls an inference until it is no longer pending. */
-async function decided(info: LocalNetworkInfo, id: string, withinMs = 20_000) {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    const record = InferenceRecord.parse(await (await api(info, `/v1/inferences/${id}`)).json());
-    if (record.status !== "pending") return record;
-    if (Date.now() > deadline) throw new Error(`${id} still pending after ${withinMs} ms`);
-    await sleep(100);
-  }
-}
 
 describe("startLocalNetwork", () => {
   let stateDir: string;
@@ -303,90 +238,4 @@ describe("startLocalNetwork", () => {
       }
     },
   );
-});
-
-describe("a network whose last verifier signs every verdict invalid, with a 1 s cron", () => {
-  let stateDir: string;
-  let network: LocalNetwork;
-  beforeAll(async () => {
-    stateDir = await mkdtemp(path.join(tmpdir(), "verity-network-"));
-    network = await startLocalNetwork({
-      stateDir,
-      port: await ports(3),
-      faulty: "always-invalid",
-      cronIntervalMs: 1_000,
-      log: quiet,
-      readyTimeoutMs,
-    });
-  });
-  afterAll(async () => {
-    await network?.stop();
-    await rm(stateDir, { recursive: true, force: true });
-  });
-
-  it("runs the faulty verifier last, and rounds still verify by the quorum of the others", async () => {
-    const { info } = network;
-    const faulty = info.verifiers.at(-1);
-    expect(info.verifiers.map((v) => v.faultMode)).toEqual([null, null, "always-invalid"]);
-    expect(await (await fetch(`${faulty?.url}/v1/health`)).json()).toMatchObject({
-      faultMode: "always-invalid",
-    });
-
-    const record = await decided(info, await chat(info));
-    expect(record.status).toBe("verified");
-    // The committee is all three: two valid verdicts and the faulty one's dissent.
-    const outcomes = Object.fromEntries(
-      record.verification.verdicts.map((v) => [v.verifier, v.outcome]),
-    );
-    for (const v of info.verifiers) {
-      if (outcomes[v.address] !== undefined)
-        expect(outcomes[v.address]).toBe(v.faultMode ? "invalid" : "valid");
-    }
-    expect(Object.values(outcomes).filter((o) => o === "valid").length).toBeGreaterThanOrEqual(2);
-
-    // A late dissent is recorded too: wait for all three, then the faulty one agrees less.
-    const deadline = Date.now() + 10_000;
-    let listed = VerifierList.parse(await (await api(info, "/v1/verifiers")).json());
-    while (listed.data.find((v) => v.address === faulty?.address)?.votes === 0) {
-      if (Date.now() > deadline) throw new Error("the faulty verifier never voted");
-      await sleep(200);
-      listed = VerifierList.parse(await (await api(info, "/v1/verifiers")).json());
-    }
-    const stats = listed.data.find((v) => v.address === faulty?.address);
-    expect(stats?.agreements).toBeLessThan(stats?.votes ?? 0);
-  });
-
-  it("runs the gateway's cron, which starts the round of a record that a crash left without one", async () => {
-    const { info } = network;
-    const original = InferenceRecord.parse(
-      await (await api(info, `/v1/inferences/${await chat(info)}`)).json(),
-    );
-    // A stored record as a gateway that crashed before starting its round leaves it: pending,
-    // a minute old, its receipt genuinely signed by the node, and no round.
-    const { secrets } = await loadOrCreateDevSecrets(stateDir);
-    const id = newInferenceId();
-    const createdAt = Date.now() - 60_000;
-    const { signature: _, ...unsigned } = original.receipt;
-    const receipt = await signReceipt(
-      { ...unsigned, inferenceId: id, createdAt },
-      privateKeyToAccount(secrets.inferenceNodeKey),
-    );
-    const inserted = Date.now();
-    await executeD1(
-      { kind: "local", persistTo: wranglerPersistDir(stateDir) },
-      `INSERT INTO inferences (id, api_key_id, kind, model, backend, request, response, usage, receipt,
-         request_hash, response_hash, stream, user, status, created_at, updated_at)
-       SELECT ${sqlString(id)}, api_key_id, kind, model, backend, request, response, usage,
-         ${sqlString(JSON.stringify(receipt))}, request_hash, response_hash, stream, user, 'pending',
-         ${sqlInteger(createdAt)}, ${sqlInteger(createdAt)}
-       FROM inferences WHERE id = ${sqlString(original.receipt.inferenceId)}`,
-    );
-    const before = InferenceRecord.parse(await (await api(info, `/v1/inferences/${id}`)).json());
-    expect(before.verification.status).toBe("pending");
-
-    const record = await decided(info, id, 15_000);
-    expect(record.status).toBe("verified");
-    expect(record.verification.committee).toHaveLength(3);
-    expect(record.verification.startedAt).toBeGreaterThanOrEqual(inserted);
-  });
 });
