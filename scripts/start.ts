@@ -5,6 +5,7 @@ import { anvilStatePath } from "./lib/chain-service.ts";
 import { cliValue, Port, parseCli, runMain } from "./lib/cli.ts";
 import { FaultyMode, type LocalVerifier, localJsonPath } from "./lib/local-json.ts";
 import {
+  DEFAULT_BLOCK_TIME_SECONDS,
   DEFAULT_CRON_INTERVAL_MS,
   DEFAULT_SETTLE_INTERVAL_MS,
   DEFAULT_VERIFIERS,
@@ -17,7 +18,7 @@ import { resolveStateDir } from "./lib/state-dir.ts";
 import { verifierServiceName } from "./lib/verifier-service.ts";
 
 const USAGE = `usage: npm start [-- [--port N] [--state-dir DIR] [--verifiers N] [--faulty MODE]
-                        [--cron-interval S] [--settle-interval S]]
+                        [--cron-interval S] [--settle-interval S] [--block-time S]]
 
   --port N             the gateway's port on 127.0.0.1 (default 8787); verifier n
                        listens on N+n, and the local chain (anvil) on the port after
@@ -27,14 +28,17 @@ const USAGE = `usage: npm start [-- [--port N] [--state-dir DIR] [--verifiers N]
   --faulty MODE        run the last verifier misbehaving, to watch quorum and deadlines:
                        always-invalid, silent or wrong-key (or $VERITY_FAULTY)
   --cron-interval S    seconds between runs of the gateway's cron handler (default ${DEFAULT_CRON_INTERVAL_MS / 1000})
-  --settle-interval S  seconds between the settler's ticks (default ${DEFAULT_SETTLE_INTERVAL_MS / 1000})`;
+  --settle-interval S  seconds between the settler's ticks (default ${DEFAULT_SETTLE_INTERVAL_MS / 1000})
+  --block-time S       seconds between the local chain's blocks (default ${DEFAULT_BLOCK_TIME_SECONDS})
+
+Intervals may be fractions of a second (at least 0.1): the tests run the network on short ones.`;
 
 const DEFAULT_CHAIN_PORT = 8545;
 // wrangler.settle.toml's CONFIRMATIONS, which the local network keeps.
 const SETTLE_CONFIRMATIONS = 2;
 
 const VerifierCount = z.coerce.number().int().min(1).max(32);
-const CronSeconds = z.coerce.number().min(1).max(3_600);
+const IntervalSeconds = z.coerce.number().min(0.1).max(3_600);
 
 async function main(): Promise<number> {
   const { values } = parseCli(process.argv.slice(2), {
@@ -44,6 +48,7 @@ async function main(): Promise<number> {
     faulty: { type: "string" },
     "cron-interval": { type: "string" },
     "settle-interval": { type: "string" },
+    "block-time": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -65,16 +70,22 @@ async function main(): Promise<number> {
   const cronIntervalMs =
     cliValue(
       "--cron-interval",
-      CronSeconds,
+      IntervalSeconds,
       values["cron-interval"] ?? DEFAULT_CRON_INTERVAL_MS / 1000,
     ) * 1000;
 
   const settleIntervalMs =
     cliValue(
       "--settle-interval",
-      CronSeconds,
+      IntervalSeconds,
       values["settle-interval"] ?? DEFAULT_SETTLE_INTERVAL_MS / 1000,
     ) * 1000;
+
+  const blockTimeSeconds = cliValue(
+    "--block-time",
+    IntervalSeconds,
+    values["block-time"] ?? DEFAULT_BLOCK_TIME_SECONDS,
+  );
 
   const started = Date.now();
   const aborter = new AbortController();
@@ -108,6 +119,7 @@ async function main(): Promise<number> {
       faulty,
       cronIntervalMs,
       settleIntervalMs,
+      blockTimeSeconds,
       // With an explicit --port the chain follows the verifiers, so that networks side by side
       // do not collide; the default one is on anvil's usual port.
       chainPort: values.port === undefined ? DEFAULT_CHAIN_PORT : undefined,
@@ -117,7 +129,11 @@ async function main(): Promise<number> {
     if (aborter.signal.aborted) return stopped;
     throw err;
   }
-  printBanner(network, (Date.now() - started) / 1000, cronIntervalMs, settleIntervalMs);
+  printBanner(network, (Date.now() - started) / 1000, {
+    cronIntervalMs,
+    settleIntervalMs,
+    blockTimeSeconds,
+  });
 
   return Promise.race([
     stopped,
@@ -133,9 +149,11 @@ async function main(): Promise<number> {
 function printBanner(
   network: LocalNetwork,
   seconds: number,
-  cronIntervalMs: number,
-  settleIntervalMs: number,
+  intervals: { cronIntervalMs: number; settleIntervalMs: number; blockTimeSeconds: number },
 ) {
+  const { cronIntervalMs, settleIntervalMs, blockTimeSeconds } = intervals;
+  const blocks =
+    blockTimeSeconds === 1 ? "a block a second" : `a block every ${blockTimeSeconds} s`;
   const { info } = network;
   const shown = (path: string) => {
     const rel = relative(process.cwd(), path);
@@ -154,7 +172,7 @@ function printBanner(
   const chainLines =
     info.rpcUrl && info.contracts && info.settler
       ? [
-          `  Chain          ${info.rpcUrl}   (anvil, chain id ${info.chainId}, a block a second; state in ${shown(anvilStatePath(info.stateDir))})`,
+          `  Chain          ${info.rpcUrl}   (anvil, chain id ${info.chainId}, ${blocks}; state in ${shown(anvilStatePath(info.stateDir))})`,
           `    registry     ${info.contracts.registry}   (the verifiers above, threshold ${Math.min(LOCAL_THRESHOLD, info.verifiers.length)})`,
           `    ledger       ${info.contracts.ledger}`,
           `  Settler        ${info.settler}   (in the gateway's wrangler dev; batches every ${settleIntervalMs / 1000} s, settled after ${SETTLE_CONFIRMATIONS} blocks)`,

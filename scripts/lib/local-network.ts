@@ -36,6 +36,8 @@ export interface LocalNetworkOptions {
   chainPort?: number;
   /** How often the settler's alarm ticks (default 10 s); wrangler dev never runs its cron. */
   settleIntervalMs?: number;
+  /** Seconds between the local chain's blocks (default 1); tests use a fraction of that. */
+  blockTimeSeconds?: number;
   /** How long a verifier may take to show as online once it answers (default 15 s). */
   verifierOnlineTimeoutMs?: number;
   /** Extra gateway vars, e.g. `{ VERITY_BENCH: "1" }` for the bench. */
@@ -74,6 +76,7 @@ const GATEWAY = "gateway";
 export const DEFAULT_VERIFIERS = 3;
 export const DEFAULT_CRON_INTERVAL_MS = 10_000;
 export const DEFAULT_SETTLE_INTERVAL_MS = 10_000;
+export const DEFAULT_BLOCK_TIME_SECONDS = 1;
 /** Co-signatures a batch needs on the local chain (fewer if fewer verifiers run). */
 export const LOCAL_THRESHOLD = 2;
 
@@ -127,6 +130,7 @@ export function localServices(options: LocalNetworkOptions, secrets: DevSecrets)
             port: chainPort(options),
             verifiers: verifiers.map((v) => v.address),
             threshold: Math.min(LOCAL_THRESHOLD, count),
+            blockTimeSeconds: options.blockTimeSeconds ?? DEFAULT_BLOCK_TIME_SECONDS,
           }),
         ]
       : []),

@@ -22,6 +22,9 @@ declare module "vitest" {
 }
 
 const START_TIMEOUT_MS = 180_000;
+// The cron, the settler and the chain on short intervals, so that a call settles in seconds
+// rather than the default network's twenty or so. Tests poll with deadlines; none sleeps.
+const SHORT_INTERVALS = ["--cron-interval", "1", "--settle-interval", "1", "--block-time", "0.25"];
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const stateDir = await mkdtemp(path.join(tmpdir(), "verity-e2e-"));
@@ -35,7 +38,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
     "npm start",
     {
       command: "npm",
-      args: ["start", "--silent", "--", "--state-dir", stateDir, "--port", String(port)],
+      args: [
+        "start",
+        "--silent",
+        "--",
+        "--state-dir",
+        stateDir,
+        "--port",
+        String(port),
+        ...SHORT_INTERVALS,
+      ],
       cwd: repoRoot,
       env: { ...process.env, PATH: pinnedPath(), VERITY_STATE_DIR: undefined, FORCE_COLOR: "0" },
     },
