@@ -1,42 +1,22 @@
-import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+// `npm test` runs every suite in this one vitest invocation; each project can run alone:
+//   npx vitest run --project gateway      (or verifier, settler, contracts, scripts, e2e)
+// The workerd projects share one runtime per worker process (isolate: false) rather than start
+// one per test file, which was most of the suite's time.
 import { defineConfig } from "vitest/config";
 
-// A fixed, well-known test key (anvil's account #9): never used outside tests.
-// anvil's account #7: the coordinator that signs verification tasks in tests.
-const TEST_COORDINATOR_KEY = "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356";
-const TEST_INFERENCE_NODE_KEY =
-  "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";
-
-// wrangler reads required secrets from the environment; the tests' own keys satisfy it quietly.
-process.env.INFERENCE_NODE_KEY ??= TEST_INFERENCE_NODE_KEY;
-process.env.COORDINATOR_KEY ??= TEST_COORDINATOR_KEY;
-
-export default defineConfig(async () => {
-  const migrations = await readD1Migrations("./migrations");
-  return {
-    plugins: [
-      cloudflareTest({
-        wrangler: { configPath: "./wrangler.toml" },
-        miniflare: {
-          bindings: {
-            TEST_MIGRATIONS: migrations,
-            INFERENCE_NODE_KEY: TEST_INFERENCE_NODE_KEY,
-            COORDINATOR_KEY: TEST_COORDINATOR_KEY,
-            // Short rounds: a silent verifier's task gives up quickly, so tests stay fast.
-            ROUND_DEADLINE_MS: "1500",
-          },
-        },
-      }),
+export default defineConfig({
+  test: {
+    projects: [
+      "./vitest.gateway.config.ts",
+      "./vitest.verify.config.ts",
+      "./vitest.settle.config.ts",
+      "./vitest.contracts.config.ts",
+      "./vitest.scripts.config.ts",
+      "./test/e2e/vitest.config.ts",
     ],
-    test: {
-      include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-      exclude: [
-        "test/e2e/**",
-        "src/workers/verify/**",
-        "src/workers/settle/**",
-        "src/durable/settler.test.ts",
-      ],
-      setupFiles: ["./test/apply-migrations.ts"],
-    },
-  };
+    reporters: ["default", "./test/timing-reporter.ts"],
+    // Most files wait on processes (workerd, wrangler, anvil) rather than compute, so more
+    // files than cores run at once; the workerd projects each keep to one runtime.
+    maxWorkers: 3,
+  },
 });

@@ -1,9 +1,10 @@
 // The contract tests: plain Node (not workerd), each test file against its own anvil.
-//   vitest run --config vitest.contracts.config.ts
-import { defineConfig } from "vitest/config";
+//   npx vitest run --project contracts
+import { defineProject } from "vitest/config";
 
-export default defineConfig({
+export default defineProject({
   test: {
+    name: "contracts",
     environment: "node",
     include: ["contracts/test/**/*.test.ts"],
     // Each file starts anvil and sends real transactions: seconds, not milliseconds.

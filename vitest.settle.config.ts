@@ -1,14 +1,14 @@
 // The settler's tests, run inside workerd with wrangler.settle.toml, against a real anvil that
 // vitest.settle.setup.ts starts (Node side) with the contracts deployed:
-//   vitest run --config vitest.settle.config.ts
+//   npx vitest run --project settler
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { defineProject } from "vitest/config";
 import { SETTLER_KEY } from "./src/workers/settle/test-keys.ts";
 
 // wrangler reads required secrets from the environment; the test key satisfies it quietly.
 process.env.SETTLER_KEY ??= SETTLER_KEY;
 
-export default defineConfig(async () => {
+export default defineProject(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {
     plugins: [
@@ -43,11 +43,13 @@ export default defineConfig(async () => {
       })),
     ],
     test: {
+      name: "settler",
       include: ["src/workers/settle/**/*.test.ts", "src/durable/settler.test.ts"],
       globalSetup: ["./vitest.settle.setup.ts"],
       setupFiles: ["./test/apply-migrations.ts"],
-      // One chain and one settler key: files that send transactions must not overlap.
-      fileParallelism: false,
+      // A workerd per vitest worker, not one per file. One chain and one settler key: only
+      // settler.test.ts sends transactions, so files may run side by side.
+      isolate: false,
       testTimeout: 30_000,
       hookTimeout: 60_000,
     },

@@ -1,5 +1,5 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { defineProject } from "vitest/config";
 
 // Well-known anvil test keys, never used outside tests: #8 is the verifier, #7 the
 // coordinator, #9 the inference node (the gateway tests' INFERENCE_NODE_KEY).
@@ -8,7 +8,7 @@ const TEST_COORDINATOR_ADDRESS = "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955";
 const TEST_INFERENCE_NODES = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720";
 
 /** The verifier worker's tests, run inside workerd with wrangler.verify.toml. */
-export default defineConfig({
+export default defineProject({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: "./wrangler.verify.toml" },
@@ -26,5 +26,10 @@ export default defineConfig({
       },
     }),
   ],
-  test: { include: ["src/workers/verify/**/*.test.ts"] },
+  test: {
+    name: "verifier",
+    include: ["src/workers/verify/**/*.test.ts"],
+    // A workerd per vitest worker, not one per file.
+    isolate: false,
+  },
 });
