@@ -1,0 +1,62 @@
+import { createHash } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { z } from "zod";
+import { repoRoot } from "./paths.ts";
+import { runCommand } from "./run-command.ts";
+
+/** Where passed checks are remembered: under node_modules, so a fresh install starts empty. */
+export const checkCachePath = path.join(
+  repoRoot,
+  "node_modules",
+  ".cache",
+  "verity",
+  "checks.json",
+);
+
+const Stamps = z.record(z.string(), z.string());
+
+/**
+ * A fingerprint of everything a check reads: the tracked and untracked (not ignored) files under
+ * `inputs`, by path and content. Any edit, added or removed file changes it.
+ */
+export async function fingerprint(inputs: readonly string[]): Promise<string> {
+  const { stdout, exit } = await runCommand("git ls-files", {
+    command: "git",
+    args: ["ls-files", "--cached", "--others", "--exclude-standard", "--", ...inputs],
+    cwd: repoRoot,
+  });
+  if (exit.code !== 0) throw new Error(`git ls-files failed for ${inputs.join(" ")}`);
+  const files = [...new Set(stdout.split("\n").filter(Boolean))].sort();
+  const hash = createHash("sha256");
+  for (const file of files) {
+    hash.update(`${file}\0`);
+    // A file git lists but the tree no longer has (deleted, not yet staged) counts as empty.
+    hash.update(await readFile(path.join(repoRoot, file)).catch(() => Buffer.alloc(0)));
+    hash.update("\0");
+  }
+  return hash.digest("hex");
+}
+
+async function readStamps(): Promise<Record<string, string>> {
+  try {
+    return Stamps.parse(JSON.parse(await readFile(checkCachePath, "utf8")));
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Whether check `name` already passed on exactly these inputs. Only a pass is remembered, so a
+ * failing check always runs again.
+ */
+export async function passedBefore(name: string, stamp: string): Promise<boolean> {
+  return (await readStamps())[name] === stamp;
+}
+
+/** Remembers that the checks named in `passes` passed on inputs with these fingerprints. */
+export async function rememberPasses(passes: Record<string, string>): Promise<void> {
+  const stamps = { ...(await readStamps()), ...passes };
+  await mkdir(path.dirname(checkCachePath), { recursive: true });
+  await writeFile(checkCachePath, `${JSON.stringify(stamps, null, 2)}\n`);
+}

@@ -1,0 +1,112 @@
+// `npm test`: the static checks first, side by side (each prints one line, and its output only
+// if it fails), then every test suite in one vitest run; last, the total time against the budget.
+//   npm test                      everything
+//   npm test -- --project gateway one vitest project (after the checks); any vitest flag works
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { styleText } from "node:util";
+import { fingerprint, passedBefore, rememberPasses } from "./lib/check-cache.ts";
+import { binDir, pinnedPath, repoRoot } from "./lib/paths.ts";
+import { runCommand } from "./lib/run-command.ts";
+
+/** What the README promises for the whole of `npm test` on a 2-core machine. */
+const BUDGET_S = 240;
+/** Past this the run fails: something made the suite far slower, not a busy machine. */
+const HARD_LIMIT_S = 2 * BUDGET_S;
+
+interface Check {
+  name: string;
+  command: string;
+  args: string[];
+  /** Files whose contents decide the outcome: with them unchanged, a pass is not redone. */
+  cacheInputs?: string[];
+}
+
+const npmRun = (script: string) => ({ command: "npm", args: ["run", "-s", script] });
+
+const CHECKS: Check[] = [
+  { name: "wrangler types --check", ...npmRun("types:check") },
+  { name: "tsc", ...npmRun("typecheck") },
+  { name: "biome", ...npmRun("lint") },
+  {
+    name: "reference model is up to date",
+    ...npmRun("check:model"),
+    cacheInputs: [
+      "src/backends/reference",
+      "scripts/build-reference-model.ts",
+      "package-lock.json",
+    ],
+  },
+  {
+    name: "contract modules are up to date",
+    ...npmRun("check:contracts"),
+    cacheInputs: ["contracts", "scripts/build-contracts.ts", "package-lock.json"],
+  },
+  { name: "bundle sizes", ...npmRun("check:size") },
+];
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function runCheck(check: Check): Promise<{ ok: boolean; line: string; pass?: string }> {
+  const started = performance.now();
+  const stamp = check.cacheInputs ? await fingerprint(check.cacheInputs) : undefined;
+  if (stamp && (await passedBefore(check.name, stamp))) {
+    return { ok: true, line: `  ✓ ${check.name} (unchanged since it last passed)` };
+  }
+  const { exit, stdout, stderr } = await runCommand(check.name, {
+    command: check.command,
+    args: check.args,
+    cwd: repoRoot,
+    env: { ...process.env, PATH: pinnedPath() },
+  });
+  const took = seconds(performance.now() - started);
+  if (exit.code === 0) return { ok: true, line: `  ✓ ${check.name} (${took})`, pass: stamp };
+  const output = [stdout, stderr].filter((s) => s.trim() !== "").join("\n");
+  return { ok: false, line: `  ✗ ${check.name} (${took})\n${output}` };
+}
+
+async function main(): Promise<number> {
+  const started = performance.now();
+  console.log("Static checks:");
+  const results = await Promise.all(
+    CHECKS.map(async (check) => {
+      const result = await runCheck(check);
+      console.log(result.line);
+      return { check, result };
+    }),
+  );
+  const passes = Object.fromEntries(
+    results.flatMap(({ check, result }) => (result.pass ? [[check.name, result.pass]] : [])),
+  );
+  await rememberPasses(passes);
+  const checksMs = performance.now() - started;
+  if (results.some(({ result }) => !result.ok)) {
+    console.log(styleText("red", `\nnpm test: static checks failed (${seconds(checksMs)})`));
+    return 1;
+  }
+
+  // vitest shares this terminal and process group: Ctrl-C reaches it, and its colours stay.
+  const vitest = spawn(`${binDir}/vitest`, ["run", ...process.argv.slice(2)], {
+    cwd: repoRoot,
+    env: { ...process.env, PATH: pinnedPath() },
+    stdio: "inherit",
+  });
+  const [code] = (await once(vitest, "exit")) as [number | null];
+
+  const totalMs = performance.now() - started;
+  const total = totalMs / 1000;
+  const summary = `npm test: ${seconds(totalMs)} in all (static checks ${seconds(checksMs)}, tests ${seconds(totalMs - checksMs)}); the budget is ${BUDGET_S} s`;
+  if (total > HARD_LIMIT_S) {
+    console.log(
+      styleText(
+        "red",
+        `${summary}: more than twice over it, so this run fails. See README, Tests.`,
+      ),
+    );
+    return 1;
+  }
+  console.log(total > BUDGET_S ? styleText("yellow", `${summary}: over it.`) : summary);
+  return code ?? 1;
+}
+
+process.exitCode = await main();
