@@ -168,7 +168,7 @@ async function treeTiming(ctx: BenchContext): Promise<string> {
         ],
       ],
     ),
-    `  build: buildBatchTree (StandardMerkleTree.of with LEAF_TYPES, ${t.nodes.toLocaleString("en-US")} nodes stored); proof from nodes:`,
+    `  build: buildBatchTree (SimpleMerkleTree of viem leaf hashes, ${t.nodes.toLocaleString("en-US")} nodes stored); proof from nodes:`,
     "  proofIndices and one stored node per level, as readProof reads them (without D1's query);",
     `  library getProof: the same proof from StandardMerkleTree; verify: StandardMerkleTree.verify (${t.verified ? "ok" : "FAILED"}).`,
   ].join("\n");

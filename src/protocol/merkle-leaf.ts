@@ -84,8 +84,13 @@ export function leafTuple(values: LeafValues): LeafTuple {
  * @throws ZodError if `values` is malformed (see `leafTuple`).
  */
 export function leafHash(values: LeafValues): Hex {
+  return tupleLeafHash(leafTuple(values));
+}
+
+/** `leafHash` of a leaf already in `LEAF_TYPES` order, as stored records keep it. */
+export function tupleLeafHash(tuple: LeafTuple): Hex {
   const [inferenceId, requestHash, responseHash, model, node, outcome, verdictsDigest, createdAt] =
-    leafTuple(values);
+    tuple;
   const encoded = encodeAbiParameters(LEAF_FIELDS, [
     inferenceId,
     requestHash,
