@@ -3,7 +3,12 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Address, getAddress } from "viem";
 import { z } from "zod";
-import { coordinatorAddress, inferenceNodeAddress, verifierAddress } from "./dev-secrets.ts";
+import {
+  coordinatorAddress,
+  inferenceNodeAddress,
+  settlerAddress,
+  verifierAddress,
+} from "./dev-secrets.ts";
 import { chainInfo } from "./gateway-service.ts";
 import type { FaultyMode } from "./local-json.ts";
 import { toolFailure } from "./script-error.ts";
@@ -189,6 +194,8 @@ function chainVars(ctx: ServiceContext) {
     CHAIN_ID: String(chainId),
     REGISTRY_ADDRESS: contracts.registry,
     LEDGER_ADDRESS: contracts.ledger,
+    // Verifiers co-sign only what this settler proposes.
+    SETTLER_ADDRESS: settlerAddress(ctx.secrets),
   };
 }
 

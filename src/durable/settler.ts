@@ -15,7 +15,13 @@ import { cosignCandidates } from "../db/settlement-cosigners";
 import { batchOutcomes, unbatchedCount, unbatchedRecords } from "../db/settlement-records";
 import { buildBatchTree } from "../db/settlement-tree";
 import { VerityError } from "../errors";
-import { ledgerDomain, type SettlementBatch, settlementSignatures } from "../protocol";
+import {
+  ledgerDomain,
+  type SettlementBatch,
+  settlementBatchToJson,
+  settlementSignatures,
+  signBatchProposal,
+} from "../protocol";
 import { chooseNonce } from "../workers/settle/choose-nonce";
 import { collectCosignatures } from "../workers/settle/collect-cosignatures";
 import { type SettleConfig, settleConfig } from "../workers/settle/settle-config";
@@ -507,16 +513,15 @@ export class Settler extends DurableObject<SettleEnv> {
       );
     }
     const registered = new Map<Address, Promise<boolean>>();
+    const domain = ledgerDomain(config.chainId, config.ledger);
+    const batchJson = settlementBatchToJson(settlementBatch);
     const { signatures, refusals } = await collectCosignatures({
       verifiers: await cosignCandidates(d1),
-      request: {
-        batch: { batchId: String(batch.batchId), root: batch.root as Hex, count: batch.count },
-        chainId: config.chainId,
-        ledger: config.ledger,
-        outcomes,
-      },
+      request: { batch: batchJson, chainId: config.chainId, ledger: config.ledger, outcomes },
+      // Verifiers co-sign only what the network's settler proposes.
+      proposal: await signBatchProposal(batchJson, domain, config.account),
       batch: settlementBatch,
-      domain: ledgerDomain(config.chainId, config.ledger),
+      domain,
       quorum,
       isRegistered: (signer) => {
         let known = registered.get(signer);

@@ -1,3 +1,4 @@
+export * from "./batch-proposal";
 export * from "./batch-sign-request";
 export { canonicalJson, hashCanonical, JsonString } from "./canonical";
 export * from "./committee";

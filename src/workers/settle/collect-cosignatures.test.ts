@@ -2,6 +2,7 @@ import { type Address, type Hex, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { VerifierEntry } from "../../db/verifier-registry";
+import { signBatchProposal } from "../../protocol/batch-proposal";
 import { ledgerDomain, type SettlementBatch, signBatch } from "../../protocol/settlement-batch";
 import { collectCosignatures } from "./collect-cosignatures";
 import { decidedRound } from "./test-network";
@@ -56,6 +57,7 @@ const collect = async (verifiers: VerifierEntry[], quorum = 2) =>
       ledger: LEDGER,
       outcomes: [await decidedRound()],
     },
+    proposal: await signBatchProposal({ batchId: "9", root: batch.root, count: 1 }, domain, alice),
     batch,
     domain,
     quorum,

@@ -1,6 +1,7 @@
 import type { Address } from "viem";
 import type { VerifierEntry } from "../../db/verifier-registry";
 import { VerityError } from "../../errors";
+import { BATCH_PROPOSAL_HEADER, type BatchProposal } from "../../protocol/batch-proposal";
 import { BatchCoSignature, type BatchSignRequest } from "../../protocol/batch-sign-request";
 import {
   type BatchSignature,
@@ -21,6 +22,8 @@ export interface CollectOptions {
   /** Active verifiers, in the order to ask them. */
   verifiers: readonly VerifierEntry[];
   request: BatchSignRequest;
+  /** The settler's signed proposal of the batch, without which no verifier reads the request. */
+  proposal: BatchProposal;
   batch: SettlementBatch;
   domain: LedgerDomain;
   /** How many distinct registered signers to collect. */
@@ -64,7 +67,10 @@ export async function collectCosignatures(options: CollectOptions): Promise<Cosi
     try {
       response = await fetch(new URL("/v1/batches/sign", verifier.url), {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: {
+          "content-type": "application/json",
+          [BATCH_PROPOSAL_HEADER]: JSON.stringify(options.proposal),
+        },
         body,
         signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
       });

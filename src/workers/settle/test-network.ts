@@ -211,6 +211,7 @@ export async function startCosigners(modes: CosignerMode[] = ["", "", ""]) {
       CHAIN_ID: settleEnv.CHAIN_ID,
       REGISTRY_ADDRESS: settleEnv.REGISTRY_ADDRESS,
       LEDGER_ADDRESS: settleEnv.LEDGER_ADDRESS,
+      SETTLER_ADDRESS: settlerAccount.address,
       MIN_QUORUM: "2",
     }) as unknown as VerifyEnv;
   const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {

@@ -3,6 +3,8 @@ import { bodyLimit } from "hono/body-limit";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { notFound, VerityError } from "../../errors";
 import { errorResponse } from "../../http/error-response";
+import { BATCH_PROPOSAL_HEADER, checkBatchProposal } from "../../protocol/batch-proposal";
+import type { SettlementBatchJson } from "../../protocol/batch-sign-request";
 import { verifyTask } from "../../protocol/verification-task";
 import { batchRefusal, isBatchRefusal } from "./batch-refusal";
 import { coSignBatch } from "./co-sign-batch";
@@ -19,6 +21,10 @@ import { VERIFIER_VERSION } from "./verifier-version";
 /** Hono's type parameters for the verifier. */
 export interface VerifierHonoEnv {
   Bindings: VerifyEnv;
+  Variables: {
+    /** The batch the registered settler proposed, checked before the body is read. */
+    proposal: SettlementBatchJson;
+  };
 }
 
 /** The largest task accepted: a request, its answer (embeddings can be large) and a receipt. */
@@ -122,6 +128,19 @@ export function createVerifierApp() {
 
   app.post(
     "/v1/batches/sign",
+    // Who proposes comes first: a request the registered settler did not sign costs one
+    // signature recovery, and its body is never read.
+    async (c, next) => {
+      const settlement = settlementConfig(c.env);
+      const proposal = await checkBatchProposal(
+        c.req.header(BATCH_PROPOSAL_HEADER),
+        settlement.domain,
+        settlement.settler,
+      );
+      if (!proposal.ok) throw batchRefusal(proposal.reason, proposal.message);
+      c.set("proposal", proposal.batch);
+      await next();
+    },
     bodyLimit({
       maxSize: MAX_BATCH_BYTES,
       onError: () => {
@@ -135,6 +154,19 @@ export function createVerifierApp() {
       const config = verifierConfig(c.env);
       const settlement = settlementConfig(c.env);
       const request = await readBatchSignRequest(c);
+      const proposed = c.get("proposal");
+      const { batch } = request;
+      if (
+        batch.batchId !== proposed.batchId ||
+        batch.root !== proposed.root ||
+        batch.count !== proposed.count
+      ) {
+        throw batchRefusal(
+          "proposal_mismatch",
+          `The body's batch (${batch.batchId}, ${batch.root}, ${batch.count}) is not the one the settler proposed (${proposed.batchId}, ${proposed.root}, ${proposed.count}).`,
+          "batch",
+        );
+      }
       if (config.faultMode === "silent") {
         await holdOpen(SILENT_HOLD_MS, c.req.raw.signal);
         throw new VerityError(

@@ -2,6 +2,10 @@ import { VerityError } from "../../errors";
 
 /** Why a co-signing request was refused; each is counted. */
 export const BATCH_REFUSALS = [
+  "malformed_proposal",
+  "bad_proposal_signature",
+  "not_the_settler",
+  "proposal_mismatch",
   "malformed",
   "unsupported_media_type",
   "too_large",
@@ -24,6 +28,10 @@ export const isBatchRefusal = (code: string): code is BatchRefusal =>
   (BATCH_REFUSALS as readonly string[]).includes(code);
 
 const STATUS = {
+  malformed_proposal: 401,
+  bad_proposal_signature: 401,
+  not_the_settler: 403,
+  proposal_mismatch: 400,
   malformed: 400,
   unsupported_media_type: 415,
   too_large: 413,
@@ -43,7 +51,8 @@ const STATUS = {
 
 /**
  * The error a refused co-signing request is answered with: its `code` is the reason, its status
- * says what the settler should do — 400/413/415 a malformed request (a bug in the settler), 409 a
+ * says what the settler should do — 401/403 a request the registered settler did not propose
+ * (nothing of it was read), 400/413/415 a malformed request (a bug in the settler), 409 a
  * well-formed batch this verifier will not sign as it stands (`param` names the outcome at fault,
  * `outcomes.<i>`: drop or fix it and ask again), 503 `registry_unavailable` an RPC outage that
  * keeps the verifier from reading the on-chain registry (retry later; the batch may be fine).
@@ -57,7 +66,12 @@ export function batchRefusal(
   const status = STATUS[reason];
   return new VerityError(message, {
     status,
-    type: status === 503 ? "service_unavailable" : "invalid_request_error",
+    type:
+      status === 503
+        ? "service_unavailable"
+        : status === 401 || status === 403
+          ? "authentication_error"
+          : "invalid_request_error",
     code: reason,
     param,
     cause,

@@ -10,6 +10,7 @@ import {
   signReceipt,
   verdictsDigest,
 } from "../../protocol";
+import { BATCH_PROPOSAL_HEADER } from "../../protocol/batch-proposal";
 import { createVerifierApp, MAX_BATCH_BYTES } from "./app";
 import {
   batchRequest,
@@ -19,6 +20,7 @@ import {
   type MockChain,
   mockChain,
   postBatch,
+  proposalFor,
   roundOutcome,
   roundOutcomes,
   verdictBy,
@@ -490,6 +492,72 @@ describe("POST /v1/batches/sign when the chain cannot be read", () => {
     }
     const health = await createVerifierApp().request("/v1/health", {}, verifierEnv);
     expect(health.status).toBe(200);
+  });
+});
+
+describe("POST /v1/batches/sign co-signs only what the registered settler proposes", () => {
+  it("a request without the settler's signed proposal is 401, and nothing of it is read or checked", async () => {
+    const chain = registered();
+    const app = createVerifierApp();
+    const body = batchRequest([await roundOutcome()]);
+    // What any API-key holder could build from GET /v1/inferences/{id}: a real decided round.
+    for (const headers of [{ [BATCH_PROPOSAL_HEADER]: "" }, { [BATCH_PROPOSAL_HEADER]: "{}" }]) {
+      const res = await postBatch(app, body, chain.env, { headers });
+      expect(await refused(res)).toMatchObject({
+        status: 401,
+        error: { code: "malformed_proposal", type: "authentication_error" },
+      });
+    }
+    // Not even a body that is not JSON is looked at.
+    const unread = await postBatch(app, "{not json", chain.env, {
+      headers: { [BATCH_PROPOSAL_HEADER]: "" },
+    });
+    expect(unread.status).toBe(401);
+    expect(chain.calls).toEqual([]);
+    const health = (await (await app.request("/v1/health", {}, verifierEnv)).json()) as {
+      batches: { signed: number; refused: Record<string, number> };
+    };
+    expect(health.batches).toMatchObject({ signed: 0, refused: { malformed_proposal: 3 } });
+  });
+
+  it("a proposal signed by anyone but SETTLER_ADDRESS is 403 not_the_settler; a forged one 401", async () => {
+    const chain = registered();
+    const body = batchRequest([await roundOutcome()], "9");
+    const app = createVerifierApp();
+    // An outsider's own key, and a registered verifier's: neither is the settler.
+    for (const by of [strangerAccount, v0]) {
+      const res = await postBatch(app, body, chain.env, {
+        headers: { [BATCH_PROPOSAL_HEADER]: await proposalFor(body, by) },
+      });
+      expect(await refused(res)).toMatchObject({ status: 403, error: { code: "not_the_settler" } });
+    }
+    const genuine = JSON.parse(await proposalFor(body)) as { signature: string };
+    const forged = { ...genuine, signature: `${genuine.signature.slice(0, 130)}1d` };
+    const res = await postBatch(app, body, chain.env, {
+      headers: { [BATCH_PROPOSAL_HEADER]: JSON.stringify(forged) },
+    });
+    expect(await refused(res)).toMatchObject({
+      status: 401,
+      error: { code: "bad_proposal_signature" },
+    });
+    expect(chain.calls).toEqual([]);
+  });
+
+  it("a body whose batch is not the one proposed is 400 proposal_mismatch: a proposal is not reusable", async () => {
+    const chain = registered();
+    const proposed = batchRequest(await roundOutcomes(2), "9");
+    const header = await proposalFor(proposed);
+    const other = batchRequest([await roundOutcome()], "9");
+    for (const body of [other, { ...proposed, batch: { ...proposed.batch, batchId: "10" } }]) {
+      const res = await postBatch(createVerifierApp(), body, chain.env, {
+        headers: { [BATCH_PROPOSAL_HEADER]: header },
+      });
+      expect(await refused(res)).toMatchObject({
+        status: 400,
+        error: { code: "proposal_mismatch", param: "batch" },
+      });
+    }
+    expect((await sign(proposed, chain)).status).toBe(200);
   });
 });
 

@@ -11,6 +11,8 @@ export interface SettlementConfig {
   registry: Address;
   /** The only `VerityLedger` this verifier signs batches for. */
   ledger: Address;
+  /** The settler whose signed proposals alone this verifier co-signs (`SETTLER_ADDRESS`). */
+  settler: Address;
   /** The least quorum accepted whatever the registry's threshold (`MIN_QUORUM`, default 2). */
   minQuorum: number;
   domain: LedgerDomain;
@@ -30,9 +32,7 @@ const positiveInt = (name: string, value: string | undefined, fallback?: number)
 const address = (name: string, value: string | undefined): Address => {
   const text = (value ?? "").trim();
   if (!isAddress(text, { strict: false })) {
-    throw misconfigured(
-      `${name} must be a contract address to co-sign settlement batches, not '${text}'.`,
-    );
+    throw misconfigured(`${name} must be an address to co-sign settlement batches, not '${text}'.`);
   }
   return getAddress(text);
 };
@@ -56,6 +56,7 @@ export function settlementConfig(env: VerifyEnv): SettlementConfig {
     chainId,
     registry,
     ledger,
+    settler: address("SETTLER_ADDRESS", env.SETTLER_ADDRESS),
     minQuorum: positiveInt("MIN_QUORUM", env.MIN_QUORUM, DEFAULT_MIN_QUORUM),
     domain: ledgerDomain(chainId, ledger),
   };

@@ -15,9 +15,11 @@ import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { vi } from "vitest";
 import { verifierRegistryAbi } from "../../../contracts/generated/VerifierRegistry";
 import { decidedRound, verdictBy } from "../../../test/fixtures/decided-round";
-import type { BatchSignRequest } from "../../protocol/batch-sign-request";
+import { BATCH_PROPOSAL_HEADER, signBatchProposal } from "../../protocol/batch-proposal";
+import { type BatchSignRequest, SettlementBatchJson } from "../../protocol/batch-sign-request";
 import { LEAF_TYPES, leafTuple } from "../../protocol/merkle-leaf";
 import { leafFromOutcome, type RoundOutcome } from "../../protocol/round-outcome";
+import { ledgerDomain } from "../../protocol/settlement-batch";
 import type { VerdictOutcome } from "../../protocol/verdict";
 import type { createVerifierApp } from "./app";
 
@@ -151,21 +153,59 @@ export function downChain(): MockChain {
   return { env: { RPC_URL: rpcUrl, REGISTRY_ADDRESS: REGISTRY, LEDGER_ADDRESS: LEDGER }, calls };
 }
 
-/** Posts a body to `/v1/batches/sign` of `app`, with `env` overrides. */
-export function postBatch(
+/** The settler whose proposals the test verifiers co-sign (their `SETTLER_ADDRESS`). */
+export const settler: PrivateKeyAccount = privateKeyToAccount(testKey("settler"));
+
+/**
+ * The proposal header the settler sends with `body`: for the body's own batch when it has a
+ * well-formed one, else for a fixed batch, so that a malformed body reaches the body's checks.
+ */
+export async function proposalFor(body: unknown, by: PrivateKeyAccount = settler): Promise<string> {
+  const batch = SettlementBatchJson.safeParse((body as { batch?: unknown } | null)?.batch);
+  const proposed = batch.success
+    ? batch.data
+    : { batchId: "1", root: `0x${"11".repeat(32)}`, count: 1 };
+  return JSON.stringify(
+    await signBatchProposal(proposed as SettlementBatchJson, ledgerDomain(CHAIN_ID, LEDGER), by),
+  );
+}
+
+/**
+ * Posts a body to `/v1/batches/sign` of `app`, with `env` overrides, as the settler would: with
+ * its signed proposal of the body's batch (`init.headers` may replace or drop it).
+ */
+export async function postBatch(
   app: ReturnType<typeof createVerifierApp>,
   body: unknown,
   overrides: Partial<VerifyEnv> = {},
   init: RequestInit = {},
 ) {
+  const parsed = typeof body === "string" ? parseOrNull(body) : body;
   return app.request(
     "/v1/batches/sign",
     {
       method: "POST",
-      headers: { "content-type": "application/json" },
-      body: typeof body === "string" ? body : JSON.stringify(body),
       ...init,
+      headers: {
+        "content-type": "application/json",
+        [BATCH_PROPOSAL_HEADER]: await proposalFor(parsed),
+        ...init.headers,
+      },
+      body: typeof body === "string" ? body : JSON.stringify(body),
     },
-    { ...verifierEnv, CHAIN_ID: String(CHAIN_ID), ...overrides },
+    {
+      ...verifierEnv,
+      CHAIN_ID: String(CHAIN_ID),
+      SETTLER_ADDRESS: settler.address,
+      ...overrides,
+    },
   );
+}
+
+function parseOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
