@@ -1,8 +1,15 @@
-import { env } from "cloudflare:workers";
+import { listDurableObjectIds } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { keccak256, stringToHex, toHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { afterEach, describe, expect, it } from "vitest";
-import { gatewayFetch, readSse } from "../../../test/gateway";
+import { verdictBy } from "../../../test/fixtures/decided-round";
+import { createTestKey, gatewayFetch, readSse } from "../../../test/gateway";
 import { startVerifierNetwork, storeChatInference } from "../../../test/verifier-network";
+import { newInferenceId } from "../../protocol";
 import { sweepPendingRounds } from "./rounds";
+
+const ZERO = `0x${"00".repeat(32)}` as const;
 
 let network: Awaited<ReturnType<typeof startVerifierNetwork>> | undefined;
 afterEach(() => {
@@ -80,5 +87,64 @@ describe("verification through the gateway", () => {
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("malformed");
+  });
+});
+
+describe("the public verdict route costs nothing durable before a verdict checks out", () => {
+  const roundCount = async () => (await listDurableObjectIds(env.VERIFICATION_ROUND)).length;
+  const post = (id: string, body: string) =>
+    exports.default.fetch(
+      new Request(`http://gateway.test/v1/inferences/${id}/verdicts`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      }),
+    );
+
+  it("anonymous, unsigned and unregistered verdicts for random inferences wake no round", async () => {
+    const before = await roundCount();
+    const stranger = privateKeyToAccount(keccak256(stringToHex("not a registered verifier")));
+    for (let i = 0; i < 20; i++) {
+      const id = newInferenceId();
+      const signed = await verdictBy(stranger, { inferenceId: id, receiptDigest: ZERO }, "valid");
+      const answers = [
+        await post(id, "{}"),
+        await post(id, JSON.stringify({ ...signed, signature: `0x${"11".repeat(65)}` })),
+        await post(id, JSON.stringify(signed)),
+      ];
+      expect(answers.map((r) => r.status)).toEqual([400, 401, 403]);
+    }
+    expect(await roundCount()).toBe(before);
+  });
+
+  it("a registered verifier's verdict about an inference that does not exist is 404, with no round", async () => {
+    network = await startVerifierNetwork([""]);
+    const before = await roundCount();
+    const id = newInferenceId();
+    // The key startVerifierNetwork registers for its first verifier.
+    const registered = privateKeyToAccount(keccak256(toHex("verity test verifier 0")));
+    const verdict = await verdictBy(registered, { inferenceId: id, receiptDigest: ZERO }, "valid");
+    expect((await post(id, JSON.stringify(verdict))).status).toBe(404);
+    // Nor can a verdict about one inference be handed in under another's id.
+    expect((await post(newInferenceId(), JSON.stringify(verdict))).status).toBe(409);
+    expect(await roundCount()).toBe(before);
+  });
+
+  it("deeply nested JSON is a 400, not a 500, here and on every other POST route", async () => {
+    const deep = `${'{"a":'.repeat(2_500)}1${"}".repeat(2_500)}`;
+    const res = await post(newInferenceId(), deep);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("malformed");
+    const { key } = await createTestKey();
+    for (const route of ["/v1/chat/completions", "/v1/embeddings", "/v1/verifiers/heartbeat"]) {
+      const answer = await exports.default.fetch(
+        new Request(`http://gateway.test${route}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+          body: deep,
+        }),
+      );
+      expect([route, answer.status]).toEqual([route, 400]);
+    }
   });
 });

@@ -2,10 +2,11 @@ import { and, eq, lt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Context } from "hono";
 import { inferences } from "../../db/schema";
+import { VerifierRegistry } from "../../db/verifier-registry";
 import { roundConfig } from "../../durable/round-config";
 import type { VerdictRefusal } from "../../durable/verification-round";
-import { notFound } from "../../errors";
-import { InferenceId } from "../../protocol";
+import { notFound, VerityError } from "../../errors";
+import { InferenceId, verifyVerdict } from "../../protocol";
 import type { GatewayEnv } from "./gateway-env";
 
 const roundOf = (env: Env, inferenceId: string) => env.VERIFICATION_ROUND.getByName(inferenceId);
@@ -78,9 +79,21 @@ const VERDICT_REFUSAL_STATUS = {
   duplicate: 409,
 } as const satisfies Record<VerdictRefusal, number>;
 
+/** The error a refused late verdict is answered with. */
+const verdictRefusal = (reason: VerdictRefusal, message: string) =>
+  new VerityError(`Verdict refused: ${message}`, {
+    status: VERDICT_REFUSAL_STATUS[reason],
+    type: reason === "bad_signature" ? "authentication_error" : "invalid_request_error",
+    code: reason,
+  });
+
 /**
  * `POST /v1/inferences/{id}/verdicts`: a verifier that answers after its task request was cut
- * off hands its verdict in here. Public: the round accepts only committee members' signatures.
+ * off hands its verdict in here. Public, so everything that needs no round is checked first:
+ * the verdict's shape and signature, that it is about this inference, that its signer is a
+ * registered verifier and that the inference exists. Only then is the round's Durable Object
+ * woken, so an anonymous request creates no durable state; the round itself accepts only its
+ * committee members' verdicts.
  */
 export async function submitVerdict(c: Context<GatewayEnv>): Promise<Response> {
   const id = InferenceId.safeParse(c.req.param("id"));
@@ -92,19 +105,30 @@ export async function submitVerdict(c: Context<GatewayEnv>): Promise<Response> {
   } catch {
     body = null;
   }
-  const result = await roundOf(c.env, id.data).submitVerdict(body);
+  const checked = await verifyVerdict(body);
+  if (!checked.ok) {
+    const reason =
+      checked.reason === "bad_signature" || checked.reason === "signer_mismatch"
+        ? "bad_signature"
+        : "malformed";
+    throw verdictRefusal(reason, checked.message);
+  }
+  if (checked.verdict.inferenceId !== id.data) {
+    throw verdictRefusal("wrong_inference", `the verdict is about ${checked.verdict.inferenceId}.`);
+  }
+  if (!(await new VerifierRegistry(c.env.DB).isRegistered(checked.signer))) {
+    throw verdictRefusal("not_in_committee", `${checked.signer} is not a registered verifier.`);
+  }
+  const [stored] = await drizzle(c.env.DB)
+    .select({ id: inferences.id })
+    .from(inferences)
+    .where(eq(inferences.id, id.data))
+    .limit(1);
+  if (!stored) throw notFound(`No verification round for '${id.data}'.`, "round_not_found", "id");
+
+  const result = await roundOf(c.env, id.data).submitVerdict(checked.verdict);
   if (result.accepted) return c.json({ accepted: true, status: result.status }, 202);
   if (result.status === null)
     throw notFound(`No verification round for '${id.data}'.`, "round_not_found", "id");
-  return c.json(
-    {
-      error: {
-        message: `Verdict refused: ${result.reason}.`,
-        type: "invalid_request_error",
-        param: null,
-        code: result.reason,
-      },
-    },
-    VERDICT_REFUSAL_STATUS[result.reason],
-  );
+  throw verdictRefusal(result.reason, `${result.reason}.`);
 }

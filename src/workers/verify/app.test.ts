@@ -59,6 +59,15 @@ describe("GET /v1/health", () => {
 });
 
 describe("POST /v1/tasks", () => {
+  it("deeply nested JSON is refused as a 4xx, never a 500", async () => {
+    const nested = `${'{"a":'.repeat(2_500)}1${"}".repeat(2_500)}`;
+    // Unsigned, it is refused for that; signed, for its shape.
+    const unsigned = await postTask(createVerifierApp(), nested);
+    expect(unsigned.status).toBe(401);
+    const signed = await postTask(createVerifierApp(), `{"signature":"0x","task":${nested}}`);
+    expect(signed.status).toBe(400);
+  });
+
   it("a valid chat task gets a valid verdict signed by the node key", async () => {
     const signed = await taskFor(await chatInference());
     const verdict = await judge(signed);
