@@ -14,6 +14,7 @@ const RoundConfigSchema = z
     ROUND_DEADLINE_MS: intVar(5_000),
     MAX_REPLACEMENTS: intVar(2, 0),
     HEARTBEAT_TTL_MS: intVar(30_000),
+    OUTCOME_RESEND_AFTER_MS: intVar(60_000),
   })
   .refine((c) => c.QUORUM <= c.COMMITTEE_SIZE, {
     message: "QUORUM must not exceed COMMITTEE_SIZE",
@@ -25,6 +26,8 @@ export interface RoundConfig {
   deadlineMs: number;
   maxReplacements: number;
   heartbeatTtlMs: number;
+  /** How long a decided record may go without reaching the settler before its outcome is resent. */
+  outcomeResendAfterMs: number;
 }
 
 /** Reads the round settings from the gateway's vars, with the documented defaults. */
@@ -37,6 +40,7 @@ export function roundConfig(
     ROUND_DEADLINE_MS: env.ROUND_DEADLINE_MS,
     MAX_REPLACEMENTS: env.MAX_REPLACEMENTS,
     HEARTBEAT_TTL_MS: env.HEARTBEAT_TTL_MS,
+    OUTCOME_RESEND_AFTER_MS: env.OUTCOME_RESEND_AFTER_MS,
   });
   return {
     committeeSize: c.COMMITTEE_SIZE,
@@ -44,5 +48,6 @@ export function roundConfig(
     deadlineMs: c.ROUND_DEADLINE_MS,
     maxReplacements: c.MAX_REPLACEMENTS,
     heartbeatTtlMs: c.HEARTBEAT_TTL_MS,
+    outcomeResendAfterMs: c.OUTCOME_RESEND_AFTER_MS,
   };
 }

@@ -209,6 +209,20 @@ export class VerificationRound extends DurableObject<Env> {
     return this.snapshotOrNull();
   }
 
+  /**
+   * Sends the decided outcome to the settlement queue again: for a record whose first message
+   * never reached the settler (a local queue lives in memory, and a crash loses it). The
+   * outcome is rebuilt from the same stored state, so it is the same message, and the settler
+   * keeps one record per inference whatever the number of deliveries. False if there is
+   * nothing to settle: no round, still running, or inconclusive.
+   */
+  async resendOutcome(): Promise<boolean> {
+    const round = this.round();
+    if (!round || round.status === "running" || round.status === "inconclusive") return false;
+    await this.env.VERIFIED_INFERENCES.send(this.outcome(round));
+    return true;
+  }
+
   override async alarm(): Promise<void> {
     const round = this.round();
     if (!round) return;

@@ -1,6 +1,6 @@
 import { createGatewayApp } from "./app";
 import { syncRegistryFromChain } from "./registry-sync";
-import { sweepPendingRounds } from "./rounds";
+import { sweepPendingRounds, sweepUnqueuedOutcomes } from "./rounds";
 
 export { RateLimiter } from "../../durable/rate-limiter";
 export { VerificationRound } from "../../durable/verification-round";
@@ -16,5 +16,6 @@ export default {
       ),
     );
     ctx.waitUntil(sweepPendingRounds(env));
+    ctx.waitUntil(sweepUnqueuedOutcomes(env));
   },
 } satisfies ExportedHandler<Env>;

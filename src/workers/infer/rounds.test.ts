@@ -6,8 +6,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { verdictBy } from "../../../test/fixtures/decided-round";
 import { createTestKey, gatewayFetch, readSse } from "../../../test/gateway";
 import { startVerifierNetwork, storeChatInference } from "../../../test/verifier-network";
+import { roundConfig } from "../../durable/round-config";
 import { newInferenceId } from "../../protocol";
-import { sweepPendingRounds } from "./rounds";
+import { sweepPendingRounds, sweepUnqueuedOutcomes } from "./rounds";
 
 const ZERO = `0x${"00".repeat(32)}` as const;
 
@@ -51,6 +52,36 @@ describe("verification through the gateway", () => {
     const { id } = await storeChatInference();
     const { key: other } = await storeChatInference();
     expect((await gatewayFetch(`/v1/inferences/${id}/events`, { key: other })).status).toBe(404);
+  });
+
+  it("resends the outcome of a decided record that never reached the settler, and only that", async () => {
+    network = await startVerifierNetwork(["", "", ""]);
+    const lost = await storeChatInference();
+    const arrived = await storeChatInference();
+    for (const { id } of [lost, arrived]) {
+      await env.VERIFICATION_ROUND.getByName(id).start(id);
+      for (let i = 0; i < 100; i++) {
+        const round = await env.VERIFICATION_ROUND.getByName(id).snapshotIfStarted();
+        if (round?.status === "verified") break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    // The settler stored one of them; the other's queue message was lost in a crash.
+    await env.DB.prepare(
+      "insert into settlement_records (inference_id, outcome, round_outcome, leaf, leaf_hash, decided_at, received_at) values (?, 'verified', '{}', '[]', '0x', 0, 0)",
+    )
+      .bind(arrived.id)
+      .run();
+    const { outcomeResendAfterMs } = roundConfig(env);
+    const later = Date.now() + outcomeResendAfterMs + 1;
+    // Too recent to tell from a message still on its way.
+    expect(await sweepUnqueuedOutcomes(env, Date.now())).not.toContain(lost.id);
+    const resent = await sweepUnqueuedOutcomes(env, later);
+    expect(resent).toContain(lost.id);
+    expect(resent).not.toContain(arrived.id);
+    // A record still pending is the other sweep's business, not this one's.
+    const pending = await storeChatInference();
+    expect(await sweepUnqueuedOutcomes(env, later)).not.toContain(pending.id);
   });
 
   it("sweeps records whose round never started", async () => {

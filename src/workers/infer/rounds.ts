@@ -1,7 +1,7 @@
-import { and, eq, lt } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Context } from "hono";
-import { inferences } from "../../db/schema";
+import { inferences, settlementRecords } from "../../db/schema";
 import { VerifierRegistry } from "../../db/verifier-registry";
 import { roundConfig } from "../../durable/round-config";
 import type { VerdictRefusal } from "../../durable/verification-round";
@@ -38,6 +38,43 @@ export async function sweepPendingRounds(env: Env, now = Date.now(), limit = 100
     .limit(limit);
   await Promise.all(rows.map((r) => startRound(env, r.id)));
   return rows.length;
+}
+
+/**
+ * Resends the outcomes of decided records that have not reached the settler `outcomeResendAfterMs`
+ * after their decision: the sweep for a queue message a crash lost. Rejected records settle too,
+ * so both are swept; inconclusive ones never settle. Returns the ids whose outcome was resent.
+ */
+export async function sweepUnqueuedOutcomes(
+  env: Env,
+  now = Date.now(),
+  limit = 100,
+): Promise<string[]> {
+  const { outcomeResendAfterMs } = roundConfig(env);
+  const rows = await drizzle(env.DB)
+    .select({ id: inferences.id })
+    .from(inferences)
+    .leftJoin(settlementRecords, eq(settlementRecords.inferenceId, inferences.id))
+    .where(
+      and(
+        inArray(inferences.status, ["verified", "rejected"]),
+        isNull(settlementRecords.inferenceId),
+        lt(inferences.updatedAt, now - outcomeResendAfterMs),
+      ),
+    )
+    .orderBy(inferences.updatedAt)
+    .limit(limit);
+  const sent = await Promise.all(
+    rows.map((r) =>
+      roundOf(env, r.id)
+        .resendOutcome()
+        .catch((err) => {
+          console.error(`could not resend the outcome of ${r.id}; the next sweep will`, err);
+          return false;
+        }),
+    ),
+  );
+  return rows.filter((_, i) => sent[i]).map((r) => r.id);
 }
 
 /** The round of an inference the caller's key owns; 404 for anyone else's, as for records. */
