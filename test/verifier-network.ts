@@ -69,7 +69,7 @@ export async function startVerifierNetwork(modes: FaultMode[]) {
     });
     await registry.register(address, url, now);
     await registry.recordHeartbeat(
-      { address, url, policyHash: "0x", version: "test", models: [] },
+      { timestamp: now, address, url, policyHash: "0x", version: "test", models: [] },
       now,
     );
   }

@@ -74,6 +74,8 @@ export const verifiers = sqliteTable("verifiers", {
     .default("active"),
   registeredAt: integer("registered_at").notNull(),
   lastSeenAt: integer("last_seen_at"),
+  /** The signed timestamp of the newest heartbeat taken: heartbeats only move forward. */
+  heartbeatAt: integer("heartbeat_at"),
   policyHash: text("policy_hash"),
   version: text("version"),
   models: text("models", { mode: "json" }).$type<string[]>(),

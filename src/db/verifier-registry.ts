@@ -1,4 +1,4 @@
-import { and, eq, gte, notInArray, sql } from "drizzle-orm";
+import { and, eq, gte, isNull, lt, notInArray, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { getAddress } from "viem";
 import { refusals, verdicts, verifiers } from "./schema";
@@ -10,6 +10,8 @@ export interface VerifierEntry {
 
 export interface HeartbeatUpdate {
   address: string;
+  /** The heartbeat's signed timestamp: only a newer one than the last taken is recorded. */
+  timestamp: number;
   url: string;
   policyHash: string;
   version: string;
@@ -84,17 +86,29 @@ export class VerifierRegistry {
       .where(eq(verifiers.address, getAddress(address)));
   }
 
-  async recordHeartbeat(update: HeartbeatUpdate, now: number): Promise<void> {
-    await this.db
+  /**
+   * Records a heartbeat if it is newer than the last one taken, in one conditional write: a
+   * replayed or reordered heartbeat (an old URL, say) changes nothing. False if it was not newer.
+   */
+  async recordHeartbeat(update: HeartbeatUpdate, now: number): Promise<boolean> {
+    const updated = await this.db
       .update(verifiers)
       .set({
         url: update.url,
         lastSeenAt: now,
+        heartbeatAt: update.timestamp,
         policyHash: update.policyHash,
         version: update.version,
         models: update.models,
       })
-      .where(eq(verifiers.address, getAddress(update.address)));
+      .where(
+        and(
+          eq(verifiers.address, getAddress(update.address)),
+          or(isNull(verifiers.heartbeatAt), lt(verifiers.heartbeatAt, update.timestamp)),
+        ),
+      )
+      .returning({ address: verifiers.address });
+    return updated.length > 0;
   }
 
   /** Every registration with its votes cast and how often it agreed with the final outcome. */

@@ -5,6 +5,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createTestKey, gatewayFetch } from "../../../test/gateway";
 import { VerifierRegistry } from "../../db/verifier-registry";
 import { type Heartbeat, heartbeatDigest, signHeartbeat } from "../../protocol";
+import { createGatewayApp } from "./app";
+import { checkVerifierUrl } from "./verifier-url-policy";
 
 const registered = privateKeyToAccount(keccak256(toHex("heartbeat test verifier")));
 const stranger = privateKeyToAccount(keccak256(toHex("heartbeat test stranger")));
@@ -27,12 +29,21 @@ const heartbeatOf = (verifier: `0x${string}`, changes: Partial<Heartbeat> = {}):
 
 const post = (json: unknown) => gatewayFetch("/v1/verifiers/heartbeat", { method: "POST", json });
 
-const refusals = async (reason: string) =>
-  (
-    await env.DB.prepare("select count from refusals where scope = 'heartbeat' and reason = ?")
-      .bind(reason)
-      .first<{ count: number }>()
-  )?.count ?? 0;
+/** Refused heartbeats by reason, as `GET /v1/verifiers` shows them. */
+const refusals = async (reason: string) => {
+  const list = (await (await gatewayFetch("/v1/verifiers", { key })).json()) as {
+    refused: { heartbeats: Record<string, number> };
+  };
+  return list.refused.heartbeats[reason] ?? 0;
+};
+
+/** Every row D1 holds, so a test can show that a refusal wrote none. */
+const d1Rows = async () => {
+  const { results } = await env.DB.prepare(
+    "select (select count(*) from refusals) + (select count(*) from verifiers) as n",
+  ).all<{ n: number }>();
+  return results[0]?.n;
+};
 
 describe("POST /v1/verifiers/heartbeat", () => {
   it("records a registered verifier's signed heartbeat and shows it online", async () => {
@@ -81,5 +92,104 @@ describe("POST /v1/verifiers/heartbeat", () => {
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("stale_heartbeat");
     expect(await refusals("malformed")).toBeGreaterThanOrEqual(2);
+  });
+
+  it("takes a verifier's heartbeats only forward: a replayed or older one is 409 and changes nothing", async () => {
+    const first = await signHeartbeat(
+      heartbeatOf(registered.address, { url: "http://first.test", timestamp: Date.now() + 10_000 }),
+      registered,
+    );
+    const newer = await signHeartbeat(
+      heartbeatOf(registered.address, { url: "http://newer.test", timestamp: Date.now() + 11_000 }),
+      registered,
+    );
+    expect((await post(first)).status).toBe(200);
+    expect((await post(newer)).status).toBe(200);
+    // Replaying the first (within the clock skew) would roll the URL back.
+    for (const replay of [first, newer]) {
+      const res = await post(replay);
+      expect(res.status).toBe(409);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+        "replayed_heartbeat",
+      );
+    }
+    const list = (await (await gatewayFetch("/v1/verifiers", { key })).json()) as {
+      data: { address: string; url: string }[];
+    };
+    expect(list.data.find((v) => v.address === registered.address)?.url).toBe("http://newer.test");
+    expect(await refusals("replayed_heartbeat")).toBe(2);
+  });
+
+  it("refuses unauthenticated heartbeats without writing to D1", async () => {
+    const rows = await d1Rows();
+    const heartbeat = heartbeatOf(registered.address);
+    const forged = await sign({
+      hash: heartbeatDigest(heartbeat),
+      privateKey: keccak256(toHex("heartbeat test stranger")) as Hex,
+      to: "hex",
+    });
+    for (let i = 0; i < 20; i++) {
+      expect((await post({ nonsense: i })).status).toBe(400);
+      expect((await post({ heartbeat, signature: forged })).status).toBe(401);
+      const unregistered = await signHeartbeat(
+        heartbeatOf(stranger.address, { timestamp: Date.now() + i }),
+        stranger,
+      );
+      expect((await post(unregistered)).status).toBe(403);
+    }
+    expect(await d1Rows()).toBe(rows);
+  });
+});
+
+describe("verifier URLs under the public-https policy", () => {
+  it("takes public https URLs and refuses http, loopback, private and internal ones", () => {
+    const allowed = ["https://verifier.example.com", "https://8.8.8.8:8443/base"];
+    const refused = [
+      "http://verifier.example.com",
+      "https://127.0.0.1",
+      "https://10.1.2.3",
+      "https://172.20.0.1",
+      "https://192.168.1.1",
+      "https://169.254.169.254",
+      "https://100.64.0.1",
+      "https://[::1]",
+      "https://[fd00::1]",
+      "https://[fe80::1]",
+      "https://[::ffff:127.0.0.1]",
+      "https://localhost",
+      "https://metadata.internal",
+      "https://printer.local",
+      "ftp://verifier.example.com",
+    ];
+    for (const url of allowed)
+      expect([url, checkVerifierUrl(url, "public-https").ok]).toEqual([url, true]);
+    for (const url of refused)
+      expect([url, checkVerifierUrl(url, "public-https").ok]).toEqual([url, false]);
+    expect(checkVerifierUrl("http://127.0.0.1:8788", "local").ok).toBe(true);
+  });
+
+  it("a registered verifier announcing a private URL is refused with 400 and its URL is kept", async () => {
+    const heartbeat = await signHeartbeat(
+      heartbeatOf(registered.address, {
+        url: "https://169.254.169.254/latest",
+        timestamp: Date.now() + 20_000,
+      }),
+      registered,
+    );
+    const res = await createGatewayApp().request(
+      "/v1/verifiers/heartbeat",
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(heartbeat),
+      },
+      { ...env, VERIFIER_URL_POLICY: "public-https" },
+    );
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("disallowed_url");
+    const list = (await (await gatewayFetch("/v1/verifiers", { key })).json()) as {
+      data: { address: string; url: string }[];
+    };
+    expect(list.data.find((v) => v.address === registered.address)?.url).not.toContain("169.254");
   });
 });

@@ -181,6 +181,7 @@ export async function startCosigners(modes: CosignerMode[] = ["", "", ""]) {
     await registry.register(c.account.address, c.url, now);
     await registry.recordHeartbeat(
       {
+        timestamp: now,
         address: c.account.address,
         url: c.url,
         policyHash: POLICY_HASH,

@@ -1,0 +1,1 @@
+ALTER TABLE `verifiers` ADD `heartbeat_at` integer;
