@@ -1,1 +1,2 @@
+DROP TABLE `refusals`;--> statement-breakpoint
 ALTER TABLE `verifiers` ADD `heartbeat_at` integer;

@@ -101,18 +101,6 @@ export const verdicts = sqliteTable(
   ],
 );
 
-/** Refused inputs (forged heartbeats, bad verdicts...), counted by where and why. */
-export const refusals = sqliteTable(
-  "refusals",
-  {
-    scope: text("scope").notNull(),
-    reason: text("reason").notNull(),
-    count: integer("count").notNull().default(0),
-    lastAt: integer("last_at").notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.scope, t.reason] })],
-);
-
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type Inference = typeof inferences.$inferSelect;
 export type NewInference = typeof inferences.$inferInsert;

@@ -1,7 +1,7 @@
 import { and, eq, gte, isNull, lt, notInArray, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { getAddress } from "viem";
-import { refusals, verdicts, verifiers } from "./schema";
+import { verdicts, verifiers } from "./schema";
 
 export interface VerifierEntry {
   address: `0x${string}`;
@@ -132,20 +132,4 @@ export class VerifierRegistry {
       online: r.status === "active" && r.lastSeenAt !== null && r.lastSeenAt >= now - ttlMs,
     }));
   }
-}
-
-/** Counts one refused input by scope and reason, so abuse and faults are visible. */
-export async function countRefusal(
-  d1: D1Database,
-  scope: string,
-  reason: string,
-  now = Date.now(),
-) {
-  await drizzle(d1)
-    .insert(refusals)
-    .values({ scope, reason, count: 1, lastAt: now })
-    .onConflictDoUpdate({
-      target: [refusals.scope, refusals.reason],
-      set: { count: sql`${refusals.count} + 1`, lastAt: now },
-    });
 }
