@@ -8,6 +8,7 @@ import { VerifierRegistry } from "../src/db/verifier-registry";
 import { type NormalizedChatRequest, newInferenceId, type ResponseContent } from "../src/protocol";
 import { recordInference } from "../src/workers/infer/record-inference";
 import { createVerifierApp } from "../src/workers/verify/app";
+import { verifierConfig } from "../src/workers/verify/verifier-config";
 import { createTestKey } from "./gateway";
 
 export type FaultMode = "" | "always-invalid" | "silent" | "wrong-key";
@@ -69,7 +70,15 @@ export async function startVerifierNetwork(modes: FaultMode[]) {
     });
     await registry.register(address, url, now);
     await registry.recordHeartbeat(
-      { timestamp: now, address, url, policyHash: "0x", version: "test", models: [] },
+      {
+        timestamp: now,
+        address,
+        url,
+        // The policy the verifier app signs its verdicts under, as its real heartbeat says.
+        policyHash: verifierConfig(verifierEnv).policyHash,
+        version: "test",
+        models: [],
+      },
       now,
     );
   }

@@ -6,6 +6,8 @@ import { verdicts, verifiers } from "./schema";
 export interface VerifierEntry {
   address: `0x${string}`;
   url: string;
+  /** The policy its newest heartbeat announced: its verdicts must be made under it. */
+  policyHash?: string | null;
 }
 
 export interface HeartbeatUpdate {
@@ -32,10 +34,14 @@ export class VerifierRegistry {
   /** Registered verifiers whose last heartbeat is within `ttlMs`: the only ones put on committees. */
   async active(now: number, ttlMs: number): Promise<VerifierEntry[]> {
     const rows = await this.db
-      .select({ address: verifiers.address, url: verifiers.url })
+      .select({ address: verifiers.address, url: verifiers.url, policyHash: verifiers.policyHash })
       .from(verifiers)
       .where(and(eq(verifiers.status, "active"), gte(verifiers.lastSeenAt, now - ttlMs)));
-    return rows.map((r) => ({ address: getAddress(r.address), url: r.url }));
+    return rows.map((r) => ({
+      address: getAddress(r.address),
+      url: r.url,
+      policyHash: r.policyHash,
+    }));
   }
 
   async isRegistered(address: string): Promise<boolean> {

@@ -217,6 +217,8 @@ describe("VerificationRound", () => {
       .first<{ receipt: string }>();
     const otherReceipt = Receipt.parse(JSON.parse(otherRow?.receipt ?? "{}"));
     const checks = [{ check: "receipt-integrity@1", status: "pass" as const, reason: "ok" }];
+    // Made under the policy the member announced when it was picked.
+    const policyHash = (member?.policyHash ?? "0x") as `0x${string}`;
     const verdictFor = (key: `0x${string}`, inferenceId: string, digest: `0x${string}`) => {
       const account = privateKeyToAccount(key);
       return signVerdict(
@@ -227,7 +229,7 @@ describe("VerificationRound", () => {
           outcome: "valid",
           checks,
           checksDigest: checksDigest(checks),
-          policyHash: keccak256(toHex("policy")),
+          policyHash,
           verifier: account.address,
         },
         account,
@@ -278,6 +280,56 @@ describe("VerificationRound", () => {
       wrong_inference: 1,
       duplicate: 1,
     });
+    expect(after.verdicts).toHaveLength(1);
+  });
+
+  it("refuses a member's verdict whose outcome its own checks do not give, or made under another policy than it announced", async () => {
+    const { id } = await storeChatInference();
+    const net = await networkFor(id, ["silent", "silent", "silent"]);
+    await spyOnQueue(id);
+    void stubFor(id)
+      .start(id)
+      .catch(() => {});
+    const round = await until(id, () => true);
+    const member = round.committee[0];
+    const account = privateKeyToAccount(
+      keccak256(toHex(`verity test verifier ${net.byAddress(member?.address ?? "")?.index}`)),
+    );
+    const row = await env.DB.prepare("select receipt from inferences where id = ?")
+      .bind(id)
+      .first<{ receipt: string }>();
+    const digest = receiptDigest(Receipt.parse(JSON.parse(row?.receipt ?? "{}")));
+    const passed = [{ check: "rules@1", status: "pass" as const, reason: "ok" }];
+    const verdict = (outcome: "valid" | "invalid", policyHash: string) =>
+      signVerdict(
+        {
+          version: 1,
+          inferenceId: id,
+          receiptDigest: digest,
+          outcome,
+          checks: passed,
+          checksDigest: checksDigest(passed),
+          policyHash: policyHash as `0x${string}`,
+          verifier: account.address,
+        },
+        account,
+      );
+    const announced = member?.policyHash ?? "";
+    expect(announced).toMatch(/^0x[0-9a-f]{64}$/);
+    const stub = stubFor(id);
+    // Every check passed, yet it says invalid: a dissent its own checks do not support.
+    expect(await stub.submitVerdict(await verdict("invalid", announced))).toMatchObject({
+      accepted: false,
+      reason: "inconsistent_outcome",
+    });
+    expect(
+      await stub.submitVerdict(await verdict("valid", keccak256(toHex("another policy")))),
+    ).toMatchObject({ accepted: false, reason: "policy_mismatch" });
+    expect(await stub.submitVerdict(await verdict("valid", announced))).toMatchObject({
+      accepted: true,
+    });
+    const after = await until(id, () => true);
+    expect(after.refused).toMatchObject({ inconsistent_outcome: 1, policy_mismatch: 1 });
     expect(after.verdicts).toHaveLength(1);
   });
 

@@ -17,6 +17,7 @@ import {
   signTask,
   Verdict,
   type VerificationTask,
+  verdictOutcome,
   verdictsDigest,
 } from "../protocol";
 import { type RoundConfig, roundConfig } from "./round-config";
@@ -27,6 +28,8 @@ export type VerdictRefusal =
   | "bad_signature"
   | "not_in_committee"
   | "wrong_inference"
+  | "inconsistent_outcome"
+  | "policy_mismatch"
   | "duplicate";
 
 export interface CommitteeMember extends VerifierEntry {
@@ -180,8 +183,13 @@ export class VerificationRound extends DurableObject<Env> {
       return refuse("bad_signature");
     }
     if (signer.toLowerCase() !== verdict.verifier.toLowerCase()) return refuse("bad_signature");
-    if (!round.committee.some((m) => m.address.toLowerCase() === signer.toLowerCase())) {
-      return refuse("not_in_committee");
+    const member = round.committee.find((m) => m.address.toLowerCase() === signer.toLowerCase());
+    if (!member) return refuse("not_in_committee");
+    // A verdict counts only as what its own checks say, made under the policy its verifier
+    // announced when it was picked (rounds picked before policies were recorded skip that).
+    if (verdict.outcome !== verdictOutcome(verdict.checks)) return refuse("inconsistent_outcome");
+    if (member.policyHash && verdict.policyHash !== member.policyHash) {
+      return refuse("policy_mismatch");
     }
     const inserted = this.sql
       .exec(

@@ -113,6 +113,8 @@ const VERDICT_REFUSAL_STATUS = {
   bad_signature: 401,
   not_in_committee: 403,
   wrong_inference: 409,
+  inconsistent_outcome: 409,
+  policy_mismatch: 409,
   duplicate: 409,
 } as const satisfies Record<VerdictRefusal, number>;
 

@@ -1,7 +1,8 @@
 /**
  * Deliberate misbehaviour, for demonstrating quorum and deadlines with real nodes:
- * - `always-invalid` runs the checks but signs "invalid" whatever they found, and refuses to
- *   co-sign any settlement batch (409 `fault_mode_refused`);
+ * - `always-invalid` runs the checks but signs "invalid" whatever they found, claiming its rules
+ *   check failed (`fault_mode`) so that the lie is consistent, and refuses to co-sign any
+ *   settlement batch (409 `fault_mode_refused`);
  * - `silent` accepts tasks and co-signing requests and never answers them (the request is held
  *   open);
  * - `wrong-key` signs verdicts, heartbeats and batches with a random key, not its registered

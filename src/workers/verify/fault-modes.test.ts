@@ -16,14 +16,20 @@ afterEach(() => {
 });
 
 describe("fault modes", () => {
-  it("always-invalid signs 'invalid' with its real key though every check passed", async () => {
+  it("always-invalid signs 'invalid' with its real key though every check passed, claiming its rules check failed", async () => {
     const res = await postTask(createVerifierApp(), await taskFor(await embeddingInference()), {
       FAULT_MODE: "always-invalid",
     });
     expect(res.status).toBe(200);
     const verdict = (await res.json()) as Verdict;
     expect(verdict.outcome).toBe("invalid");
-    expect(verdict.checks.every((c) => c.status === "pass")).toBe(true);
+    // The checks it really ran passed; only the claimed rules check says otherwise, so the
+    // lie is consistent (a round refuses a verdict whose outcome its checks do not give).
+    expect(verdict.checks.map((c) => [c.check, c.status, c.reason])).toEqual([
+      ["receipt-integrity@1", "pass", "ok"],
+      ["rules@1", "fail", "fault_mode"],
+      ["re-execution@1", "pass", expect.any(String)],
+    ]);
     expect(await verifyVerdict(verdict)).toMatchObject({ ok: true, signer: verifierAddress });
   });
 

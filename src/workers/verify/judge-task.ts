@@ -26,12 +26,18 @@ export async function judgeTask(task: VerificationTask, config: VerifierConfig):
     integrity.status === "pass"
       ? await checkReExecution(task, config.policy, config.models)
       : { check: CHECKS.reExecution, status: "skip" as const, reason: "integrity_failed" };
-  const checks = [integrity, rules, reExecution];
+  // always-invalid lies consistently: it claims the rules check failed, so its verdict's outcome
+  // still follows from its checks (a round refuses one whose outcome does not).
+  const claimedRules =
+    config.faultMode === "always-invalid"
+      ? { check: rules.check, status: "fail" as const, reason: "fault_mode" }
+      : rules;
+  const checks = [integrity, claimedRules, reExecution];
   const unsigned: UnsignedVerdict = {
     version: 1,
     inferenceId: task.inferenceId,
     receiptDigest: receiptDigest(task.receipt),
-    outcome: config.faultMode === "always-invalid" ? "invalid" : verdictOutcome(checks),
+    outcome: verdictOutcome(checks),
     checks,
     checksDigest: checksDigest(checks),
     policyHash: config.policyHash,
