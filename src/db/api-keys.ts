@@ -16,6 +16,9 @@ export async function hashApiKey(key: string): Promise<string> {
 }
 
 /** The part of a key that is safe to show in listings. */
+/** Whether `key` has the form `generateApiKey` gives: anything else cannot be a key of ours. */
+export const isApiKeyShaped = (key: string) => /^vty_[0-9A-Za-z]{32}$/.test(key);
+
 export const apiKeyPrefix = (key: string) => key.slice(0, KEY_PREFIX.length + 6);
 
 /** A new key id; ids are public (they appear in listings and logs), keys are not. */

@@ -36,6 +36,33 @@ describe("authentication", () => {
     );
   });
 
+  it("refuses a string not shaped like a key without a D1 read, and reads an unknown key once per cache time", async () => {
+    const prepare = vi.spyOn(env.DB, "prepare");
+    try {
+      for (const bad of ["vty_nope", "sk-proj-abc", "x".repeat(500)]) {
+        await expectError(
+          await gatewayFetch("/v1/models", { key: bad }),
+          401,
+          null,
+          "invalid_api_key",
+        );
+      }
+      expect(prepare).not.toHaveBeenCalled();
+      const unknown = `vty_${"A".repeat(32)}`;
+      for (let i = 0; i < 5; i++) {
+        await expectError(
+          await gatewayFetch("/v1/models", { key: unknown }),
+          401,
+          null,
+          "invalid_api_key",
+        );
+      }
+      expect(prepare.mock.calls.length).toBeLessThanOrEqual(1);
+    } finally {
+      prepare.mockRestore();
+    }
+  });
+
   it("refuses a revoked key with 401, at once if unseen and within the cache time if seen", async () => {
     const revoke = (id: string) =>
       env.DB.prepare("update api_keys set revoked_at = ? where id = ?").bind(Date.now(), id).run();
