@@ -8,6 +8,7 @@ import type { SettlementBatchJson } from "../../protocol/batch-sign-request";
 import { verifyTask } from "../../protocol/verification-task";
 import { batchRefusal, isBatchRefusal } from "./batch-refusal";
 import { coSignBatch } from "./co-sign-batch";
+import { COSIGN_LEDGER_NAME } from "./cosign-ledger";
 import { holdOpen } from "./hold-open";
 import { judgeTask } from "./judge-task";
 import { readBatchSignRequest } from "./read-batch-sign-request";
@@ -180,7 +181,8 @@ export function createVerifierApp() {
           "This verifier is in the always-invalid fault mode and refuses to co-sign any batch.",
         );
       }
-      const signature = await coSignBatch(request, config, settlement);
+      const ledger = c.env.COSIGN_LEDGER.getByName(COSIGN_LEDGER_NAME);
+      const signature = await coSignBatch(request, config, settlement, ledger);
       counters.batches.signed++;
       return c.json(signature);
     },

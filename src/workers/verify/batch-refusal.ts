@@ -19,6 +19,8 @@ export const BATCH_REFUSALS = [
   "verdicts_digest_mismatch",
   "bad_verdict",
   "insufficient_quorum",
+  "batch_id_reused",
+  "already_cosigned",
   "registry_unavailable",
   "fault_mode_refused",
 ] as const;
@@ -45,6 +47,8 @@ const STATUS = {
   verdicts_digest_mismatch: 409,
   bad_verdict: 409,
   insufficient_quorum: 409,
+  batch_id_reused: 409,
+  already_cosigned: 409,
   registry_unavailable: 503,
   fault_mode_refused: 409,
 } as const satisfies Record<BatchRefusal, number>;

@@ -522,7 +522,7 @@ describe("POST /v1/batches/sign co-signs only what the registered settler propos
 
   it("a proposal signed by anyone but SETTLER_ADDRESS is 403 not_the_settler; a forged one 401", async () => {
     const chain = registered();
-    const body = batchRequest([await roundOutcome()], "9");
+    const body = batchRequest([await roundOutcome()]);
     const app = createVerifierApp();
     // An outsider's own key, and a registered verifier's: neither is the settler.
     for (const by of [strangerAccount, v0]) {
@@ -545,10 +545,13 @@ describe("POST /v1/batches/sign co-signs only what the registered settler propos
 
   it("a body whose batch is not the one proposed is 400 proposal_mismatch: a proposal is not reusable", async () => {
     const chain = registered();
-    const proposed = batchRequest(await roundOutcomes(2), "9");
+    const proposed = batchRequest(await roundOutcomes(2));
     const header = await proposalFor(proposed);
-    const other = batchRequest([await roundOutcome()], "9");
-    for (const body of [other, { ...proposed, batch: { ...proposed.batch, batchId: "10" } }]) {
+    const other = batchRequest([await roundOutcome()]);
+    for (const body of [
+      other,
+      { ...proposed, batch: { ...proposed.batch, batchId: `${proposed.batch.batchId}0` } },
+    ]) {
       const res = await postBatch(createVerifierApp(), body, chain.env, {
         headers: { [BATCH_PROPOSAL_HEADER]: header },
       });
@@ -558,6 +561,50 @@ describe("POST /v1/batches/sign co-signs only what the registered settler propos
       });
     }
     expect((await sign(proposed, chain)).status).toBe(200);
+  });
+});
+
+describe("POST /v1/batches/sign co-signs each record into one batch only", () => {
+  it("signs the same batch again, as a settler re-sending its transaction needs", async () => {
+    const chain = registered();
+    const body = batchRequest(await roundOutcomes(2));
+    const first = await sign(body, chain);
+    const again = await sign(body, chain);
+    expect([first.status, again.status]).toEqual([200, 200]);
+    expect(await again.json()).toEqual(await first.json());
+  });
+
+  it("never co-signs a record into a second batch: 409 already_cosigned names it", async () => {
+    const chain = registered();
+    const [a, b] = (await roundOutcomes(2)) as [RoundOutcome, RoundOutcome];
+    expect((await sign(batchRequest([a]), chain)).status).toBe(200);
+    const res = await sign(batchRequest([b, a]), chain);
+    expect(await refused(res)).toMatchObject({
+      status: 409,
+      error: { code: "already_cosigned", param: "outcomes.1" },
+    });
+    // Nothing of the refused batch was bound: b alone still signs.
+    expect((await sign(batchRequest([b]), chain)).status).toBe(200);
+  });
+
+  it("never co-signs one batch id with a second root: 409 batch_id_reused", async () => {
+    const chain = registered();
+    const first = batchRequest([await roundOutcome()]);
+    expect((await sign(first, chain)).status).toBe(200);
+    const other = batchRequest([await roundOutcome()], first.batch.batchId);
+    expect(await refused(await sign(other, chain))).toMatchObject({
+      status: 409,
+      error: { code: "batch_id_reused", param: "batch.batchId" },
+    });
+  });
+
+  it("binds nothing when a batch does not check out", async () => {
+    const chain = registered();
+    const outcomes = await roundOutcomes(2);
+    const body = batchRequest(outcomes);
+    const wrongRoot = { ...body, batch: { ...body.batch, root: `0x${"ab".repeat(32)}` } };
+    expect((await refused(await sign(wrongRoot, chain))).error.code).toBe("root_mismatch");
+    expect((await sign(batchRequest(outcomes), chain)).status).toBe(200);
   });
 });
 

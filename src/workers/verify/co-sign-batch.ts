@@ -4,6 +4,7 @@ import { batchDigest, signBatch } from "../../protocol/settlement-batch";
 import { batchRefusal } from "./batch-refusal";
 import { batchRoot } from "./batch-root";
 import { checkOutcome } from "./check-outcome";
+import type { CosignLedger } from "./cosign-ledger";
 import { readVerifierRegistry } from "./read-verifier-registry";
 import type { SettlementConfig } from "./settlement-config";
 import type { VerifierConfig } from "./verifier-config";
@@ -12,7 +13,8 @@ import type { VerifierConfig } from "./verifier-config";
  * Signs a settlement batch only after checking all of it: it is for this verifier's chain and
  * ledger, `count` is the number of outcomes, no inference appears twice, the outcomes' leaves
  * make `root`, and every outcome holds (`checkOutcome`) against the on-chain registry, with
- * quorum `max(threshold(), MIN_QUORUM)`.
+ * quorum `max(threshold(), MIN_QUORUM)`, and no record of it is in another batch this verifier
+ * co-signed (`ledger`).
  *
  * @throws VerityError 409 for a batch it will not sign (the reason is the `code`), 503
  * `registry_unavailable` or `verifier_misconfigured` when it cannot read the registry.
@@ -21,6 +23,7 @@ export async function coSignBatch(
   request: BatchSignRequest,
   config: VerifierConfig,
   settlement: SettlementConfig,
+  ledger: Pick<CosignLedger, "claim">,
 ): Promise<BatchCoSignature> {
   if (request.chainId !== settlement.chainId) {
     throw batchRefusal(
@@ -77,6 +80,27 @@ export async function coSignBatch(
     quorum: Math.max(threshold, settlement.minQuorum),
   };
   for (const [i, outcome] of outcomes.entries()) await checkOutcome(outcome, i, context);
+
+  // Only a batch that checked out binds its records, and only then is it signed.
+  const claimed = await ledger.claim({
+    batchId: batch.batchId,
+    root: batch.root,
+    inferenceIds: outcomes.map((o) => o.inferenceId),
+  });
+  if (!claimed.ok) {
+    if (claimed.reason === "batch_id_reused") {
+      throw batchRefusal(
+        "batch_id_reused",
+        `This verifier co-signed batch ${batch.batchId} with the root ${claimed.root}; it signs no other root under that id.`,
+        "batch.batchId",
+      );
+    }
+    throw batchRefusal(
+      "already_cosigned",
+      `Inference ${outcomes[claimed.index]?.inferenceId} is in batch ${claimed.batchId} (root ${claimed.root}), which this verifier co-signed; it signs no record into a second batch.`,
+      `outcomes.${claimed.index}`,
+    );
+  }
 
   const settlementBatch = settlementBatchFromJson(batch);
   if (config.signer === config.account) {

@@ -1,6 +1,7 @@
 import { createVerifierApp } from "./app";
 import { ensureHeartbeat } from "./ensure-heartbeat";
 
+export { CosignLedger } from "./cosign-ledger";
 export { HeartbeatScheduler } from "./heartbeat-scheduler";
 
 const app = createVerifierApp();

@@ -68,10 +68,15 @@ export const settlerRoot = (outcomes: readonly RoundOutcome[]): Hex =>
     LEAF_TYPES,
   ).root as Hex;
 
+// Each request gets a batch id of its own: a verifier never signs one id with two roots, and
+// its co-signing ledger outlives a test.
+let lastBatchId = 0;
+const nextBatchId = () => String(++lastBatchId + Date.now() * 1000);
+
 /** The request a settler sends for `outcomes`, for this test chain and ledger. */
 export const batchRequest = (
   outcomes: RoundOutcome[],
-  batchId = "1",
+  batchId = nextBatchId(),
 ): BatchSignRequest & { batch: { batchId: string } } => ({
   batch: { batchId, root: settlerRoot(outcomes), count: outcomes.length },
   chainId: CHAIN_ID,
