@@ -38,6 +38,8 @@ describe("authentication", () => {
 
   it("refuses a string not shaped like a key without a D1 read, and reads an unknown key once per cache time", async () => {
     const prepare = vi.spyOn(env.DB, "prepare");
+    // Only key lookups count: other files' rounds may still touch D1 in this runtime.
+    const keyReads = () => prepare.mock.calls.filter(([query]) => query.includes("api_keys"));
     try {
       for (const bad of ["vty_nope", "sk-proj-abc", "x".repeat(500)]) {
         await expectError(
@@ -47,7 +49,7 @@ describe("authentication", () => {
           "invalid_api_key",
         );
       }
-      expect(prepare).not.toHaveBeenCalled();
+      expect(keyReads()).toEqual([]);
       const unknown = `vty_${"A".repeat(32)}`;
       for (let i = 0; i < 5; i++) {
         await expectError(
@@ -57,7 +59,7 @@ describe("authentication", () => {
           "invalid_api_key",
         );
       }
-      expect(prepare.mock.calls.length).toBeLessThanOrEqual(1);
+      expect(keyReads().length).toBeLessThanOrEqual(1);
     } finally {
       prepare.mockRestore();
     }
