@@ -173,50 +173,48 @@ describe("startLocalNetwork", () => {
     }
   });
 
-  it("reports a verifier that dies while the network is up", async () => {
-    const network = await startLocalNetwork({
-      stateDir,
-      port: await ports(1),
-      verifiers: 1,
-      log: quiet,
-      readyTimeoutMs,
+  // One running network serves both: the refused second start must leave it untouched, and
+  // only then is one of its verifiers killed.
+  describe("with a one-verifier network running", () => {
+    let network: LocalNetwork;
+    beforeAll(async () => {
+      network = await startLocalNetwork({
+        stateDir,
+        port: await ports(1),
+        verifiers: 1,
+        log: quiet,
+        readyTimeoutMs,
+      });
     });
-    try {
+    afterAll(() => network?.stop());
+
+    it("refuses a second network on the same state directory", async () => {
+      const second = startLocalNetwork({
+        stateDir,
+        port: await ports(1),
+        verifiers: 1,
+        log: quiet,
+        readyTimeoutMs,
+      });
+      try {
+        await expect(second).rejects.toMatchObject({ status: 409, code: "state_dir_in_use" });
+        // The refused start must not have disturbed the running one.
+        expect((await fetch(`${network.info.gatewayUrl}/health`)).status).toBe(200);
+      } finally {
+        // Should the second start wrongly succeed, it must not outlive the test.
+        await second.then(
+          (wrongly) => wrongly.stop(),
+          () => {},
+        );
+      }
+    });
+
+    it("reports a verifier that dies while the network is up", async () => {
       process.kill(-(await groupOf(stateDir, "verifier-1")), "SIGKILL");
       const failure = await network.failure;
       expect(failure.service).toBe("verifier-1");
       expect(failure.exit.signal).toBe("SIGKILL");
-    } finally {
-      await network.stop();
-    }
-  });
-
-  it("refuses a second network on the same state directory", async () => {
-    const network: LocalNetwork = await startLocalNetwork({
-      stateDir,
-      port: await ports(1),
-      verifiers: 1,
-      log: quiet,
     });
-    const second = startLocalNetwork({
-      stateDir,
-      port: await ports(1),
-      verifiers: 1,
-      log: quiet,
-      readyTimeoutMs,
-    });
-    try {
-      await expect(second).rejects.toMatchObject({ status: 409, code: "state_dir_in_use" });
-      // The refused start must not have disturbed the running one.
-      expect((await fetch(`${network.info.gatewayUrl}/health`)).status).toBe(200);
-    } finally {
-      // Should the second start wrongly succeed, it must not outlive the test.
-      await second.then(
-        (wrongly) => wrongly.stop(),
-        () => {},
-      );
-      await network.stop();
-    }
   });
 
   it.each([

@@ -367,10 +367,41 @@ describe("VerificationRound", () => {
       });
       state.storage.sql.exec("update round set deadline = ? where id = 1", Date.now() - 1);
       await restarted.alarm();
+      // The restart lost the silent members' tasks: they are sent again before anyone is
+      // replaced (they stay silent here), and only their next deadline brings replacements.
+      expect(await restarted.snapshotIfStarted()).toMatchObject({
+        status: "running",
+        replacements: 0,
+      });
+      state.storage.sql.exec("update round set deadline = ? where id = 1", Date.now() - 1);
+      await restarted.alarm();
       return restarted.snapshotIfStarted();
     });
     expect(round).toMatchObject({ status: "verified", replacements: 1 });
     expect(round?.committee).toHaveLength(5);
+  });
+
+  it("never turns inconclusive across a restart: the tasks a crash lost are sent again", async () => {
+    const { id } = await storeChatInference();
+    // No spare verifiers: replacing anyone is impossible, so only a retry can save the round.
+    const net = await networkFor(id, ["silent", "silent", "silent"]);
+    await spyOnQueue(id);
+    void stubFor(id)
+      .start(id)
+      .catch(() => {});
+    await until(id, (s) => s.committee.length === 3);
+    const round = await runInDurableObject(stubFor(id), async (_instance, state) => {
+      // The crash: a fresh instance, and the verifiers are back once the network is.
+      const restarted = new VerificationRound(state, env);
+      for (const v of net.verifiers) {
+        v.mode = "";
+        v.env = { ...v.env, FAULT_MODE: "" };
+      }
+      state.storage.sql.exec("update round set deadline = ? where id = 1", Date.now() - 1);
+      await restarted.alarm();
+      return restarted.snapshotIfStarted();
+    });
+    expect(round).toMatchObject({ status: "verified", replacements: 0 });
   });
 
   it("sends settlement everything it needs in one queue message", async () => {
