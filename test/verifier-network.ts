@@ -9,6 +9,7 @@ import { type NormalizedChatRequest, newInferenceId, type ResponseContent } from
 import { recordInference } from "../src/workers/infer/record-inference";
 import { createVerifierApp } from "../src/workers/verify/app";
 import { verifierConfig } from "../src/workers/verify/verifier-config";
+import { forgetfulSigningLedger } from "./fixtures/signing-ledger";
 import { createTestKey } from "./gateway";
 
 export type FaultMode = "" | "always-invalid" | "silent" | "wrong-key";
@@ -58,6 +59,7 @@ export async function startVerifierNetwork(modes: FaultMode[]) {
       BACKENDS: "reference",
       OPENAI_COMPAT_URL: "",
       OPENAI_COMPAT_MODELS: "",
+      SIGNING_LEDGER: forgetfulSigningLedger,
     } as unknown as VerifyEnv;
     verifiers.push({
       index,

@@ -1,6 +1,7 @@
 // Test support for the settler: decided rounds with real receipt and verdict signatures, their
 // gateway records, deliveries through the worker's queue handler, co-signing verifiers that run
 // the real verifier app (src/workers/verify) behind a fetch spy, and anvil controls.
+
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import {
@@ -16,6 +17,7 @@ import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { vi } from "vitest";
 import { verityLedgerAbi } from "../../../contracts/generated/VerityLedger";
 import { decidedRound as decidedRoundFixture } from "../../../test/fixtures/decided-round";
+import { forgetfulSigningLedger } from "../../../test/fixtures/signing-ledger";
 import { apiKeyPrefix, generateApiKey, hashApiKey, newApiKeyId } from "../../db/api-keys";
 import { VerifierRegistry } from "../../db/verifier-registry";
 import type { RoundOutcome } from "../../protocol";
@@ -214,9 +216,7 @@ export async function startCosigners(modes: CosignerMode[] = ["", "", ""]) {
       LEDGER_ADDRESS: settleEnv.LEDGER_ADDRESS,
       SETTLER_ADDRESS: settlerAccount.address,
       MIN_QUORUM: "2",
-      // The verifier's own Durable Object lives in the verifier's runtime, not this one; its
-      // rules are the verifier suite's to test. Here every batch is new to it.
-      COSIGN_LEDGER: { getByName: () => ({ claim: async () => ({ ok: true }) }) },
+      SIGNING_LEDGER: forgetfulSigningLedger,
     }) as unknown as VerifyEnv;
   const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const request = new Request(input, init);

@@ -59,6 +59,19 @@ describe("GET /v1/health", () => {
 });
 
 describe("POST /v1/tasks", () => {
+  it("judges a task once: delivered again, it gets the same verdict and nothing is judged again", async () => {
+    const app = createVerifierApp();
+    const signed = await taskFor(await chatInference());
+    const first = await postTask(app, signed);
+    const again = await postTask(app, signed);
+    expect([first.status, again.status]).toEqual([200, 200]);
+    expect(await again.text()).toBe(await first.text());
+    const health = (await (await app.request("/v1/health", {}, verifierEnv)).json()) as {
+      verdicts: Record<string, number>;
+    };
+    expect(health.verdicts.valid).toBe(1);
+  });
+
   it("deeply nested JSON is refused as a 4xx, never a 500", async () => {
     const nested = `${'{"a":'.repeat(2_500)}1${"}".repeat(2_500)}`;
     // Unsigned, it is refused for that; signed, for its shape.

@@ -5,15 +5,15 @@ import { notFound, VerityError } from "../../errors";
 import { errorResponse } from "../../http/error-response";
 import { BATCH_PROPOSAL_HEADER, checkBatchProposal } from "../../protocol/batch-proposal";
 import type { SettlementBatchJson } from "../../protocol/batch-sign-request";
-import { verifyTask } from "../../protocol/verification-task";
+import { taskDigest, verifyTask } from "../../protocol/verification-task";
 import { batchRefusal, isBatchRefusal } from "./batch-refusal";
 import { coSignBatch } from "./co-sign-batch";
-import { COSIGN_LEDGER_NAME } from "./cosign-ledger";
 import { holdOpen } from "./hold-open";
 import { judgeTask } from "./judge-task";
 import { readBatchSignRequest } from "./read-batch-sign-request";
 import { readSignedTask } from "./read-signed-task";
 import { settlementConfig } from "./settlement-config";
+import { SIGNING_LEDGER_NAME } from "./signing-ledger";
 import { taskRefusal } from "./task-refusal";
 import { verifierConfig } from "./verifier-config";
 import { isTaskRefusal, VerifierCounters } from "./verifier-counters";
@@ -121,9 +121,18 @@ export function createVerifierApp() {
           },
         );
       }
+      // A task is judged once under a policy: the same task delivered again gets the verdict it
+      // got, without re-executing anything, until it expires.
+      const ledger = c.env.SIGNING_LEDGER.getByName(SIGNING_LEDGER_NAME);
+      const digest = `${taskDigest(accepted.task)}:${config.policyHash}`;
+      const now = Date.now();
+      const given = await ledger.verdictFor(digest, now);
+      if (given) return c.json(given);
       const verdict = await judgeTask(accepted.task, config);
-      counters.verdicts[verdict.outcome]++;
-      return c.json(verdict);
+      const expiresAt = accepted.task.issuedAt + config.taskMaxAgeMs;
+      const standing = await ledger.recordVerdict(digest, verdict, expiresAt, now);
+      if (standing.signature === verdict.signature) counters.verdicts[verdict.outcome]++;
+      return c.json(standing);
     },
   );
 
@@ -181,7 +190,7 @@ export function createVerifierApp() {
           "This verifier is in the always-invalid fault mode and refuses to co-sign any batch.",
         );
       }
-      const ledger = c.env.COSIGN_LEDGER.getByName(COSIGN_LEDGER_NAME);
+      const ledger = c.env.SIGNING_LEDGER.getByName(SIGNING_LEDGER_NAME);
       const signature = await coSignBatch(request, config, settlement, ledger);
       counters.batches.signed++;
       return c.json(signature);

@@ -4,9 +4,9 @@ import { batchDigest, signBatch } from "../../protocol/settlement-batch";
 import { batchRefusal } from "./batch-refusal";
 import { batchRoot } from "./batch-root";
 import { checkOutcome } from "./check-outcome";
-import type { CosignLedger } from "./cosign-ledger";
 import { readVerifierRegistry } from "./read-verifier-registry";
 import type { SettlementConfig } from "./settlement-config";
+import type { SigningLedger } from "./signing-ledger";
 import type { VerifierConfig } from "./verifier-config";
 
 /**
@@ -23,7 +23,7 @@ export async function coSignBatch(
   request: BatchSignRequest,
   config: VerifierConfig,
   settlement: SettlementConfig,
-  ledger: Pick<CosignLedger, "claim">,
+  ledger: Pick<SigningLedger, "claim">,
 ): Promise<BatchCoSignature> {
   if (request.chainId !== settlement.chainId) {
     throw batchRefusal(

@@ -1,8 +1,8 @@
 import { createVerifierApp } from "./app";
 import { ensureHeartbeat } from "./ensure-heartbeat";
 
-export { CosignLedger } from "./cosign-ledger";
 export { HeartbeatScheduler } from "./heartbeat-scheduler";
+export { SigningLedger } from "./signing-ledger";
 
 const app = createVerifierApp();
 
