@@ -89,6 +89,11 @@ export class VerificationRound extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly config: RoundConfig;
   private readonly watchers = new Set<WritableStreamDefaultWriter<Uint8Array>>();
+  /**
+   * The members this instance sent a task to. A member without a vote that is not here had its
+   * task in flight in an instance that is gone (a crash, a restart): it never had its chance.
+   */
+  private readonly sentHere = new Set<string>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -245,6 +250,19 @@ export class VerificationRound extends DurableObject<Env> {
     }
     const votes = [...this.votes()];
     const voted = new Set(votes.map((v) => v.verifier.toLowerCase()));
+    // A restart is not silence: the tasks it lost are sent again with a fresh deadline, so a
+    // crash never makes a round inconclusive. Each instance does this at most once per member.
+    const lost = round.committee.filter(
+      (m) => !voted.has(m.address.toLowerCase()) && !this.sentHere.has(m.address.toLowerCase()),
+    );
+    if (lost.length > 0) {
+      const deadline = now + this.config.deadlineMs;
+      this.sql.exec("update round set deadline = ? where id = 1 and status = 'running'", deadline);
+      await this.ctx.storage.setAlarm(deadline);
+      this.notify();
+      await this.dispatch(lost);
+      return;
+    }
     const silent = round.committee.filter((m) => !voted.has(m.address.toLowerCase())).length;
     const agreeing = Math.max(
       ...(["valid", "invalid"] as const).map((o) => votes.filter((v) => v.outcome === o).length),
@@ -328,6 +346,7 @@ export class VerificationRound extends DurableObject<Env> {
           verifier: member.address,
           issuedAt: Date.now(),
         };
+        this.sentHere.add(member.address.toLowerCase());
         const body = JSON.stringify(await signTask(task, coordinator));
         try {
           const res = await fetch(new URL("/v1/tasks", member.url), {

@@ -1,7 +1,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { createMiddleware } from "hono/factory";
-import { hashApiKey } from "../../db/api-keys";
+import { hashApiKey, isApiKeyShaped } from "../../db/api-keys";
 import { type ApiKey, apiKeys } from "../../db/schema";
 import { VerityError } from "../../errors";
 import type { GatewayEnv } from "./gateway-env";
@@ -12,7 +12,7 @@ import type { GatewayEnv } from "./gateway-env";
  */
 export const KEY_CACHE_MS = 5_000;
 const KEY_CACHE_MAX = 10_000;
-const keyCache = new Map<string, { key: ApiKey; until: number }>();
+const keyCache = new Map<string, { key: ApiKey | null; until: number }>();
 
 const unauthorized = (message: string, code: string) =>
   new VerityError(message, {
@@ -28,18 +28,16 @@ async function activeKey(
   now: number,
 ): Promise<ApiKey | undefined> {
   const cached = keyCache.get(keyHash);
-  if (cached && cached.until > now) return cached.key;
+  if (cached && cached.until > now) return cached.key ?? undefined;
   const [key] = await drizzle(db)
     .select()
     .from(apiKeys)
     .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt)))
     .limit(1);
-  if (!key) {
-    keyCache.delete(keyHash);
-    return undefined;
-  }
   if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
-  keyCache.set(keyHash, { key, until: now + KEY_CACHE_MS });
+  // An unknown key is remembered as unknown for as long, so one bad key sent again and again
+  // costs one D1 read per isolate per KEY_CACHE_MS, not one per request.
+  keyCache.set(keyHash, { key: key ?? null, until: now + KEY_CACHE_MS });
   return key;
 }
 
@@ -53,7 +51,10 @@ export const requireApiKey = createMiddleware<GatewayEnv>(async (c, next) => {
       "missing_api_key",
     );
   }
-  const key = await activeKey(c.env.DB, await hashApiKey(match[1]), Date.now());
+  // A string that is not of a key's form is refused before any lookup.
+  const key = isApiKeyShaped(match[1])
+    ? await activeKey(c.env.DB, await hashApiKey(match[1]), Date.now())
+    : undefined;
   if (!key) throw unauthorized("Incorrect or revoked API key provided.", "invalid_api_key");
   c.set("apiKey", key);
   await next();
