@@ -3,6 +3,7 @@
 // The workerd projects share one runtime per worker process (isolate: false) rather than start
 // one per test file, which was most of the suite's time.
 import { defineConfig } from "vitest/config";
+import SlowFirstSequencer from "./test/slow-first-sequencer.ts";
 
 export default defineConfig({
   test: {
@@ -15,8 +16,9 @@ export default defineConfig({
       "./test/e2e/vitest.config.ts",
     ],
     reporters: ["default", "./test/timing-reporter.ts"],
-    // Most files wait on processes (workerd, wrangler, anvil) rather than compute, so more
-    // files than cores run at once; the workerd projects each keep to one runtime.
-    maxWorkers: 3,
+    // One file per core: the network suites start many processes each, and more files at once
+    // only made them fight over the two cores.
+    maxWorkers: 2,
+    sequence: { sequencer: SlowFirstSequencer },
   },
 });
