@@ -75,6 +75,28 @@ async function passDeadline(id: string) {
   return runDurableObjectAlarm(stubFor(id));
 }
 
+/**
+ * A round whose committee is all silent, so every verdict is the test's to hand in: the first
+ * member, its key, and the receipt digest a verdict must name.
+ */
+async function silentRound(id: string) {
+  const net = await networkFor(id, ["silent", "silent", "silent"]);
+  await spyOnQueue(id);
+  void stubFor(id)
+    .start(id)
+    .catch(() => {});
+  const round = await until(id, () => true);
+  const member = round.committee[0];
+  const memberKey = keccak256(
+    toHex(`verity test verifier ${net.byAddress(member?.address ?? "")?.index}`),
+  );
+  const row = await env.DB.prepare("select receipt from inferences where id = ?")
+    .bind(id)
+    .first<{ receipt: string }>();
+  const digest = receiptDigest(Receipt.parse(JSON.parse(row?.receipt ?? "{}")));
+  return { member, memberKey, digest };
+}
+
 const dbStatus = async (id: string) =>
   (
     await env.DB.prepare("select status from inferences where id = ?")
@@ -198,20 +220,7 @@ describe("VerificationRound", () => {
   it("refuses forged, duplicate, replayed and outsider verdicts, and counts them", async () => {
     const { id } = await storeChatInference();
     const other = await storeChatInference();
-    const net = await networkFor(id, ["silent", "silent", "silent"]);
-    await spyOnQueue(id);
-    void stubFor(id)
-      .start(id)
-      .catch(() => {});
-    const round = await until(id, () => true);
-    const member = round.committee[0];
-    const memberKey = keccak256(
-      toHex(`verity test verifier ${net.byAddress(member?.address ?? "")?.index}`),
-    );
-    const row = await env.DB.prepare("select receipt from inferences where id = ?")
-      .bind(id)
-      .first<{ receipt: string }>();
-    const receipt = Receipt.parse(JSON.parse(row?.receipt ?? "{}"));
+    const { member, memberKey, digest } = await silentRound(id);
     const otherRow = await env.DB.prepare("select receipt from inferences where id = ?")
       .bind(other.id)
       .first<{ receipt: string }>();
@@ -236,7 +245,6 @@ describe("VerificationRound", () => {
       );
     };
     const stub = stubFor(id);
-    const digest = receiptDigest(receipt);
     // Unsigned and malformed.
     expect(await stub.submitVerdict({ inferenceId: id })).toMatchObject({
       accepted: false,
@@ -285,20 +293,8 @@ describe("VerificationRound", () => {
 
   it("refuses a member's verdict whose outcome its own checks do not give, or made under another policy than it announced", async () => {
     const { id } = await storeChatInference();
-    const net = await networkFor(id, ["silent", "silent", "silent"]);
-    await spyOnQueue(id);
-    void stubFor(id)
-      .start(id)
-      .catch(() => {});
-    const round = await until(id, () => true);
-    const member = round.committee[0];
-    const account = privateKeyToAccount(
-      keccak256(toHex(`verity test verifier ${net.byAddress(member?.address ?? "")?.index}`)),
-    );
-    const row = await env.DB.prepare("select receipt from inferences where id = ?")
-      .bind(id)
-      .first<{ receipt: string }>();
-    const digest = receiptDigest(Receipt.parse(JSON.parse(row?.receipt ?? "{}")));
+    const { member, memberKey, digest } = await silentRound(id);
+    const account = privateKeyToAccount(memberKey);
     const passed = [{ check: "rules@1", status: "pass" as const, reason: "ok" }];
     const verdict = (outcome: "valid" | "invalid", policyHash: string) =>
       signVerdict(
