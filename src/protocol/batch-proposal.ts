@@ -28,14 +28,18 @@ export const BATCH_PROPOSAL_HEADER = "verity-batch-proposal";
 export const BatchProposal = SettlementBatchJson.extend({ signature: SignatureHex });
 export type BatchProposal = z.infer<typeof BatchProposal>;
 
-/** The digest a settler signs to propose `batch` under the ledger's domain. */
-export function batchProposalDigest(batch: SettlementBatchJson, domain: LedgerDomain): Hex {
-  return hashTypedData({
+/** The EIP-712 typed data of a proposal of `batch` under the ledger's domain. */
+const proposalTypedData = (batch: SettlementBatchJson, domain: LedgerDomain) =>
+  ({
     domain,
     types: BATCH_PROPOSAL_TYPES,
     primaryType: "BatchProposal",
     message: SettlementBatch.parse(settlementBatchFromJson(batch)),
-  });
+  }) as const;
+
+/** The digest a settler signs to propose `batch` under the ledger's domain. */
+export function batchProposalDigest(batch: SettlementBatchJson, domain: LedgerDomain): Hex {
+  return hashTypedData(proposalTypedData(batch, domain));
 }
 
 /** Signs a proposal of `batch` as the settler. */
@@ -44,19 +48,14 @@ export async function signBatchProposal(
   domain: LedgerDomain,
   settler: LocalAccount,
 ): Promise<BatchProposal> {
-  const signature = await settler.signTypedData({
-    domain,
-    types: BATCH_PROPOSAL_TYPES,
-    primaryType: "BatchProposal",
-    message: SettlementBatch.parse(settlementBatchFromJson(batch)),
-  });
+  const signature = await settler.signTypedData(proposalTypedData(batch, domain));
   return { batchId: batch.batchId, root: batch.root, count: batch.count, signature };
 }
 
 export type ProposalRefusal = "malformed_proposal" | "bad_proposal_signature" | "not_the_settler";
 
 export type ProposalCheck =
-  | { ok: true; batch: SettlementBatchJson; proposer: Address }
+  | { ok: true; batch: SettlementBatchJson }
   | { ok: false; reason: ProposalRefusal; message: string };
 
 /**
@@ -100,5 +99,5 @@ export async function checkBatchProposal(
       message: `Only the network's settler may propose batches; this one is signed by ${recovered.signer}.`,
     };
   }
-  return { ok: true, batch, proposer: recovered.signer };
+  return { ok: true, batch };
 }
