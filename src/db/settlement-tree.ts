@@ -1,34 +1,21 @@
-import { SimpleMerkleTree } from "@openzeppelin/merkle-tree";
 import type { Hex } from "viem";
 import { type LeafTuple, tupleLeafHash } from "../protocol/merkle-leaf";
+import { buildMerkleTree, type MerkleTree } from "../protocol/merkle-tree";
 
 /** A batch's tree as stored: every node hash, and where each leaf sits among them. */
-export interface BatchTree {
-  root: Hex;
-  /** `StandardMerkleTree.dump().tree`: the root at 0, node `i`'s children at `2i+1` and `2i+2`. */
-  nodes: Hex[];
-  /** `treeIndices[i]` is the node index of the leaf made from `leaves[i]`. */
-  treeIndices: number[];
-}
+export type BatchTree = MerkleTree;
 
 /** Node hashes per insert statement: one JSON array parameter of about 350 kB. */
 const NODES_PER_STATEMENT = 5_000;
 
 /**
  * The StandardMerkleTree of a batch's leaves, exactly as `StandardMerkleTree.of(leaves,
- * LEAF_TYPES)` builds it (leaves sorted by hash), flattened for storage. Built as the
- * `SimpleMerkleTree` of viem's leaf hashes, as verifiers rebuild the root: the same tree (the
- * tests pin it node for node) without the library's slower ABI encoder, which took most of a
- * large batch's time.
+ * LEAF_TYPES)` builds it (leaves sorted by hash), flattened for storage: the tree of viem's leaf
+ * hashes, as verifiers rebuild the root, without the library's slower ABI encoder and hex
+ * conversions (the tests pin it node for node).
  */
 export function buildBatchTree(leaves: readonly LeafTuple[]): BatchTree {
-  const tree = SimpleMerkleTree.of(leaves.map(tupleLeafHash));
-  const dump = tree.dump();
-  return {
-    root: tree.root as Hex,
-    nodes: dump.tree as Hex[],
-    treeIndices: dump.values.map((v) => v.treeIndex),
-  };
+  return buildMerkleTree(leaves.map(tupleLeafHash));
 }
 
 /**

@@ -1,18 +1,17 @@
-import { SimpleMerkleTree } from "@openzeppelin/merkle-tree";
 import type { Hex } from "viem";
 import { leafHash } from "../../protocol/merkle-leaf";
+import { buildMerkleTree } from "../../protocol/merkle-tree";
 import { leafFromOutcome, type RoundOutcome } from "../../protocol/round-outcome";
 
 /**
  * The root of `StandardMerkleTree.of(outcomes.map((o) => leafTuple(leafFromOutcome(o))),
- * LEAF_TYPES)` (default options: leaves sorted by hash), which is what a settler commits. Built as
- * a `SimpleMerkleTree` of viem's `leafHash`es, which gives the same root (the tests pin this)
- * without the library's slower ABI encoder.
+ * LEAF_TYPES)` (default options: leaves sorted by hash), which is what a settler commits: the
+ * tree of viem's `leafHash`es, which gives the same root (the tests pin this) without the
+ * library's slower ABI encoder.
  *
  * @throws ZodError if an outcome makes a malformed leaf: outcomes that parsed as `RoundOutcome`
  * never do.
  */
 export function batchRoot(outcomes: readonly RoundOutcome[]): Hex {
-  // The library's hex strings are 0x-prefixed lowercase, as viem's `Hex` is.
-  return SimpleMerkleTree.of(outcomes.map((o) => leafHash(leafFromOutcome(o)))).root as Hex;
+  return buildMerkleTree(outcomes.map((o) => leafHash(leafFromOutcome(o)))).root;
 }
