@@ -6,8 +6,11 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { styleText } from "node:util";
 import { fingerprint, passedBefore, rememberPasses } from "./lib/check-cache.ts";
-import { binDir, pinnedPath, repoRoot } from "./lib/paths.ts";
+import { binDir, nodeCompileCacheDir, pinnedPath, repoRoot } from "./lib/paths.ts";
 import { runCommand } from "./lib/run-command.ts";
+
+// Every process below (checks, vitest, the wrangler and anvil they start) inherits it.
+process.env.NODE_COMPILE_CACHE ??= nodeCompileCacheDir;
 
 /** What the README promises for the whole of `npm test` on a 2-core machine. */
 const BUDGET_S = 240;
@@ -36,6 +39,11 @@ const CHECKS: Check[] = [
       "scripts/build-reference-model.ts",
       "package-lock.json",
     ],
+  },
+  {
+    name: "keccak module is up to date",
+    ...npmRun("check:keccak"),
+    cacheInputs: ["src/protocol/keccak", "scripts/build-keccak-wasm.ts", "package-lock.json"],
   },
   {
     name: "contract modules are up to date",

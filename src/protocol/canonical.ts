@@ -1,7 +1,8 @@
 import canonicalize from "canonicalize";
-import { type Hex, keccak256, stringToBytes } from "viem";
+import { type Hex, stringToBytes } from "viem";
 import { z } from "zod";
 import { VerityError } from "../errors";
+import { keccak256 } from "./keccak256";
 
 // In a `u` regex a well-formed surrogate pair is one code point, so this only
 // matches a surrogate that has no partner: text that has no UTF-8 encoding.

@@ -1,4 +1,5 @@
-import { type Address, concatHex, getAddress, type Hex, keccak256, toHex } from "viem";
+import { type Address, concatHex, getAddress, type Hex, toHex } from "viem";
+import { keccak256 } from "./keccak256";
 
 /**
  * Orders candidate verifiers for an inference: ascending by

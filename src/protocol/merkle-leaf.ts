@@ -1,7 +1,8 @@
-import { type Address, encodeAbiParameters, type Hex, keccak256 } from "viem";
+import { type Address, encodeAbiParameters, type Hex } from "viem";
 import { z } from "zod";
 import { JsonString } from "./canonical";
 import { InferenceId } from "./inference-id";
+import { keccak256 } from "./keccak256";
 import { Bytes32, ChecksumAddress } from "./receipt";
 
 /**

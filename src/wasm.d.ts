@@ -1,0 +1,5 @@
+// workerd and wrangler's bundler load `.wasm` imports as compiled modules.
+declare module "*.wasm" {
+  const module: WebAssembly.Module;
+  export default module;
+}
