@@ -1,5 +1,5 @@
 import path from "node:path";
-import { binDir, pinnedPath, repoRoot } from "./paths.ts";
+import { binDir, nodeCompileCacheDir, pinnedPath, repoRoot } from "./paths.ts";
 import type { ProcessSpec } from "./process-group.ts";
 
 /**
@@ -19,6 +19,7 @@ export function wranglerSpec(
     WRANGLER_SEND_METRICS: process.env.WRANGLER_SEND_METRICS ?? "false",
     WRANGLER_SEND_ERROR_REPORTS: process.env.WRANGLER_SEND_ERROR_REPORTS ?? "false",
     CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
+    NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? nodeCompileCacheDir,
   };
   for (const [name, value] of Object.entries(extraEnv)) {
     if (value === undefined) delete env[name];
