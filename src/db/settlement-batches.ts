@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, max, ne } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, max, ne } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Hex } from "viem";
 import {
@@ -198,6 +198,71 @@ export async function confirmBatch(
               ),
           ),
           ne(inferences.status, "settled"),
+        ),
+      ),
+  ]);
+}
+
+/**
+ * This settler's batches confirmed at or after `since` (Unix ms), newest first, at most `limit`:
+ * the ones a chain that lost its last moments (a crashed local node, a deep reorg) may no longer
+ * hold.
+ */
+export async function recentlyConfirmedBatches(
+  d1: D1Database,
+  scope: LedgerScope,
+  since: number,
+  limit: number,
+): Promise<SettlementBatchRow[]> {
+  return drizzle(d1)
+    .select()
+    .from(settlementBatches)
+    .where(
+      and(
+        eq(settlementBatches.chainId, scope.chainId),
+        eq(settlementBatches.ledger, scope.ledger),
+        eq(settlementBatches.settler, scope.settler),
+        eq(settlementBatches.status, "confirmed"),
+        gte(settlementBatches.confirmedAt, since),
+      ),
+    )
+    .orderBy(desc(settlementBatches.confirmedAt))
+    .limit(limit);
+}
+
+/**
+ * Takes back the confirmation of a batch the chain no longer holds: the batch is `submitted`
+ * again (its transaction is followed up, found gone and sent again with the same records and
+ * root), and its verified records' inferences go back from `settled` to `verified`, in one
+ * transaction.
+ */
+export async function reopenBatch(
+  d1: D1Database,
+  id: number,
+  reason: string,
+  now: number,
+): Promise<void> {
+  const db = drizzle(d1);
+  await db.batch([
+    db
+      .update(settlementBatches)
+      .set({ status: "submitted", reason, confirmedAt: null, updatedAt: now })
+      .where(and(eq(settlementBatches.id, id), eq(settlementBatches.status, "confirmed"))),
+    db
+      .update(inferences)
+      .set({ status: "verified", updatedAt: now })
+      .where(
+        and(
+          inArray(
+            inferences.id,
+            db
+              .select({ id: settlementRecords.inferenceId })
+              .from(settlementRecords)
+              .where(
+                and(eq(settlementRecords.batch, id), eq(settlementRecords.outcome, "verified")),
+              ),
+          ),
+          eq(inferences.status, "settled"),
         ),
       ),
   ]);

@@ -371,6 +371,32 @@ describe("Settler recovery", () => {
     expect(await settledCount(batchId)).toBe(1);
   });
 
+  it("after a restart, settles again a confirmed batch that the chain lost, and its records are settled once", async () => {
+    // anvil writes its state every few seconds: killed, it comes back without its last blocks.
+    const before = await anvil("evm_snapshot", []);
+    const rounds = await queued(["verified", "rejected"]);
+    const batchId = (await tick()).built[0] as number;
+    await mine(CONFIRMATIONS);
+    expect((await tick()).confirmed).toEqual([batchId]);
+    expect((await standing(rounds)).get(rounds[0]?.inferenceId ?? "")?.status).toBe("settled");
+
+    expect(await anvil("evm_revert", [before])).toBe(true);
+    expect(await settledCount(batchId)).toBe(0);
+    // The instance that confirmed it trusts its memory until it restarts.
+    await abortAllDurableObjects();
+    const resent = await tick();
+    expect(resent.submitted).toEqual([batchId]);
+    const reopened = await batchRow(batchId);
+    expect(reopened).toMatchObject({ status: "submitted", submissions: 2 });
+    expect((await standing(rounds)).get(rounds[0]?.inferenceId ?? "")?.status).toBe("verified");
+
+    await mine(CONFIRMATIONS);
+    expect((await tick()).confirmed).toEqual([batchId]);
+    expect(await settledCount(batchId)).toBe(1);
+    const after = await standing(rounds);
+    expect(rounds.map((r) => after.get(r.inferenceId)?.status)).toEqual(["settled", "rejected"]);
+  });
+
   it("does not let the lease of a crashed instance block ticks", async () => {
     await runInDurableObject(settler(), (_instance, state) => {
       state.storage.sql.exec(

@@ -9,6 +9,8 @@ import {
   type LedgerScope,
   nextBatchId,
   openBatches,
+  recentlyConfirmedBatches,
+  reopenBatch,
   updateBatch,
 } from "../db/settlement-batches";
 import { cosignCandidates } from "../db/settlement-cosigners";
@@ -72,6 +74,10 @@ export interface SettlerStatus {
 const LEASE_MS = 10 * 60 * 1000;
 /** New batches built per tick: bounds a tick's length when a backlog has piled up. */
 const MAX_NEW_BATCHES_PER_TICK = 5;
+/** How far back a restarted settler checks its confirmations against the chain. */
+const AUDIT_WINDOW_MS = 15 * 60 * 1000;
+/** At most this many of them, newest first: one ledger read each. */
+const AUDIT_MAX_BATCHES = 100;
 /** Free batch ids probed on the ledger when ours turns out taken by someone else. */
 const MAX_ID_PROBES = 100;
 /** The ledger's errors that mean the signatures no longer satisfy it: co-sign again. */
@@ -103,6 +109,8 @@ class Blocked extends Error {}
 export class Settler extends DurableObject<SettleEnv> {
   private readonly sql: SqlStorage;
   private readonly instance = crypto.randomUUID();
+  /** Whether this instance has checked recent confirmations against the chain (see auditConfirmed). */
+  private audited = false;
 
   constructor(ctx: DurableObjectState, env: SettleEnv) {
     super(ctx, env);
@@ -243,6 +251,10 @@ export class Settler extends DurableObject<SettleEnv> {
     const scope = scopeOf(config);
     const d1 = this.env.DB;
     await chain.checkChainId();
+    if (!this.audited) {
+      await this.auditConfirmed(scope, chain);
+      this.audited = true;
+    }
 
     const step = async (batch: SettlementBatchRow): Promise<Step> => {
       this.checkLease(token);
@@ -285,6 +297,25 @@ export class Settler extends DurableObject<SettleEnv> {
       const batch = await createSettlementBatch(d1, scope, batchId, records, tree, Date.now());
       result.built.push(batch.batchId);
       if ((await step(batch)) === "blocked") blocked = true;
+    }
+  }
+
+  /**
+   * Once per instance, so after every restart: checks that the ledger still holds each batch
+   * confirmed in the last AUDIT_WINDOW_MS, and reopens any it does not. A local chain that was
+   * killed loses what it had not yet written to disk, and a reorg deeper than CONFIRMATIONS
+   * would do the same; a reopened batch is followed up like a dropped transaction and settled
+   * again, with the same records and root.
+   */
+  private async auditConfirmed(scope: LedgerScope, chain: SettlementChain) {
+    const d1 = this.env.DB;
+    const since = Date.now() - AUDIT_WINDOW_MS;
+    for (const batch of await recentlyConfirmedBatches(d1, scope, since, AUDIT_MAX_BATCHES)) {
+      const onChain = await chain.ledgerBatch(batch.batchId);
+      if (onChain.root === batch.root) continue;
+      const why = `the chain no longer holds batch ${batch.batchId}, confirmed in block ${batch.blockNumber}: it was rolled back; settling it again`;
+      console.warn(`batch ${batch.batchId}: ${why}`);
+      await reopenBatch(d1, batch.id, why, Date.now());
     }
   }
 
