@@ -11,6 +11,7 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import type { Address, Hex } from "viem";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { verityLedgerAbi } from "../../contracts/generated/VerityLedger";
+import { armCrashPoint, disarmCrashPoints } from "../crash-point";
 import type { SettlementBatchRow } from "../db/schema";
 import { LEAF_TYPES, type LeafTuple, type RoundOutcome } from "../protocol";
 import { inferenceProof, settlementOf } from "../workers/infer/proof";
@@ -97,6 +98,7 @@ beforeEach(async () => {
   network = await startCosigners();
 });
 afterEach(async () => {
+  disarmCrashPoints();
   network.restore();
   await setAutomine(true);
 });
@@ -395,6 +397,52 @@ describe("Settler recovery", () => {
     expect(await settledCount(batchId)).toBe(1);
     const after = await standing(rounds);
     expect(rounds.map((r) => after.get(r.inferenceId)?.status)).toEqual(["settled", "rejected"]);
+  });
+
+  it("a crash after an outcome arrives from the queue and before it is stored: the message comes back, and the record settles once", async () => {
+    const rounds = await decidedInferences(["verified"], apiKeyId);
+    everyRound.push(...rounds);
+    armCrashPoint("queued-not-stored");
+    const crashed = await deliver(rounds);
+    expect(crashed.explicitAcks).toHaveLength(0);
+    expect(crashed.retryMessages).toHaveLength(1);
+    expect((await standing(rounds)).size).toBe(0);
+
+    await abortAllDurableObjects();
+    expect((await deliver(rounds)).explicitAcks).toHaveLength(1);
+    await settleAll();
+    const record = (await standing(rounds)).get(rounds[0]?.inferenceId ?? "");
+    expect(record).toMatchObject({ status: "settled", batch_status: "confirmed" });
+    expect(await settledCount(record?.batch_id ?? -1)).toBe(1);
+  });
+
+  it("a crash after the transaction is sent and before it is seen mined: the restarted settler follows it and settles once", async () => {
+    await queued(["verified", "rejected"]);
+    armCrashPoint("sent-not-mined");
+    await expect(tick()).rejects.toThrow(/crash point sent-not-mined/);
+    const [open] = (await settler().status()).open;
+    const batchId = open?.batchId as number;
+    expect(await batchRow(batchId)).toMatchObject({ status: "submitted", submissions: 1 });
+
+    await abortAllDurableObjects();
+    await mine(CONFIRMATIONS);
+    expect((await tick()).confirmed).toEqual([batchId]);
+    expect(await batchRow(batchId)).toMatchObject({ status: "confirmed", submissions: 1 });
+    expect(await settledCount(batchId)).toBe(1);
+  });
+
+  it("a crash after the transaction is mined and before the batch is marked: the restarted settler marks it, sending nothing again", async () => {
+    await queued(["verified"]);
+    const batchId = (await tick()).built[0] as number;
+    await mine(CONFIRMATIONS);
+    armCrashPoint("mined-not-marked");
+    await expect(tick()).rejects.toThrow(/crash point mined-not-marked/);
+    expect(await batchRow(batchId)).toMatchObject({ status: "submitted" });
+
+    await abortAllDurableObjects();
+    expect((await tick()).confirmed).toEqual([batchId]);
+    expect(await batchRow(batchId)).toMatchObject({ status: "confirmed", submissions: 1 });
+    expect(await settledCount(batchId)).toBe(1);
   });
 
   it("does not let the lease of a crashed instance block ticks", async () => {

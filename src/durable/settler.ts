@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Address, Hex } from "viem";
+import { crashPoint } from "../crash-point";
 import type { SettlementBatchRow } from "../db/schema";
 import {
   type BatchChanges,
@@ -367,6 +368,7 @@ export class Settler extends DurableObject<SettleEnv> {
       if (head - receipt.blockNumber + 1 < config.confirmations) return "waiting";
       // The receipt may come from a node mid-reorg: the block must be canonical at its height.
       if ((await chain.blockHash(receipt.blockNumber)) !== receipt.blockHash) return "waiting";
+      crashPoint("mined-not-marked", this.ctx);
       await confirmBatch(d1, batch.id, receipt, Date.now());
       console.log(
         `batch ${batch.batchId} (${batch.count} records) confirmed in block ${receipt.blockNumber} by ${txHash}`,
@@ -625,6 +627,7 @@ export class Settler extends DurableObject<SettleEnv> {
         console.log(
           `batch ${batch.batchId} (${batch.count} records) sent as ${signed.hash}, nonce ${nonce}`,
         );
+        crashPoint("sent-not-mined", this.ctx);
         return "submitted";
       }
       // Someone used the nonce between reading it and sending: take the next one.

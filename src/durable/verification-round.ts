@@ -3,6 +3,7 @@ import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Address, LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { crashPoint } from "../crash-point";
 import { inferences, verdicts as verdictsTable } from "../db/schema";
 import { type VerifierEntry, VerifierRegistry } from "../db/verifier-registry";
 import {
@@ -393,6 +394,7 @@ export class VerificationRound extends DurableObject<Env> {
       if (!(round.published & PUBLISHED_D1)) {
         await this.writeToD1(round);
         this.markPublished(PUBLISHED_D1);
+        crashPoint("decided-not-queued", this.ctx);
       }
       if (!(round.published & PUBLISHED_QUEUE)) {
         if (round.status !== "inconclusive")

@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNull, lt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Context } from "hono";
+import { crashPoint } from "../../crash-point";
 import { inferences, settlementRecords } from "../../db/schema";
 import { VerifierRegistry } from "../../db/verifier-registry";
 import { roundConfig } from "../../durable/round-config";
@@ -17,6 +18,7 @@ const roundOf = (env: Env, inferenceId: string) => env.VERIFICATION_ROUND.getByN
  */
 export async function startRound(env: Env, inferenceId: string): Promise<void> {
   try {
+    crashPoint("after-receipt");
     await roundOf(env, inferenceId).start(inferenceId);
   } catch (err) {
     console.error(

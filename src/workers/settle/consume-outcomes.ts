@@ -1,3 +1,4 @@
+import { crashPoint } from "../../crash-point";
 import {
   type NewSettlementRecord,
   settlementRecordOf,
@@ -83,6 +84,7 @@ export async function consumeOutcomes(
   const unique = new Map(valid.map((v) => [v.record.outcome.inferenceId, v.record]));
   let inserted: Set<string>;
   try {
+    crashPoint("queued-not-stored");
     inserted = await storeSettlementRecords(d1, [...unique.values()], now);
   } catch (error) {
     console.error(`storing ${unique.size} outcome(s) failed; they will be retried`, error);
