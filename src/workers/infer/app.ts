@@ -12,6 +12,7 @@ import { getInference } from "./inferences";
 import { getModel, listModels } from "./models";
 import { nodeAccount } from "./node-account";
 import { getInferenceProof } from "./proof";
+import { type PublicLimitOptions, publicLimits } from "./public-limits";
 import { rateLimit } from "./rate-limit";
 import { roundEvents, submitVerdict } from "./rounds";
 import { heartbeat, listVerifiers } from "./verifiers";
@@ -34,7 +35,7 @@ const benchOnly = createMiddleware<GatewayEnv>(async (c, next) => {
 });
 
 /** The gateway's HTTP surface. Route handlers live in one file each. */
-export function createGatewayApp() {
+export function createGatewayApp(options: { publicLimits?: PublicLimitOptions } = {}) {
   const app = new Hono<GatewayEnv>();
   app.onError(onError);
   // Answered, not thrown: methodNotAllowed turns a plain 404 on a known path into a 405.
@@ -56,6 +57,7 @@ export function createGatewayApp() {
   );
   const limited = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
   const client = [requireApiKey, rateLimit, limited] as const;
+  const { byIp } = publicLimits(options.publicLimits);
 
   app.get("/health", (c) => c.json({ status: "ok", node: nodeAccount(c.env).address }));
 
@@ -70,8 +72,8 @@ export function createGatewayApp() {
   app.get("/v1/verifiers", ...client, listVerifiers);
 
   // Verifier nodes: their EIP-712 signatures are the credential.
-  app.post("/v1/verifiers/heartbeat", limited, heartbeat);
-  app.post("/v1/inferences/:id/verdicts", limited, submitVerdict);
+  app.post("/v1/verifiers/heartbeat", byIp, limited, heartbeat);
+  app.post("/v1/inferences/:id/verdicts", byIp, limited, submitVerdict);
 
   app.post("/bench/bare/chat/completions", benchOnly, ...client, bareChatCompletions);
   return app;

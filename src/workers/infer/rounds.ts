@@ -9,6 +9,7 @@ import type { VerdictRefusal } from "../../durable/verification-round";
 import { notFound, VerityError } from "../../errors";
 import { InferenceId, verifyVerdict } from "../../protocol";
 import type { GatewayEnv } from "./gateway-env";
+import { chargeVerifier } from "./public-limits";
 
 const roundOf = (env: Env, inferenceId: string) => env.VERIFICATION_ROUND.getByName(inferenceId);
 
@@ -154,6 +155,7 @@ export async function submitVerdict(c: Context<GatewayEnv>): Promise<Response> {
         : "malformed";
     throw verdictRefusal(reason, checked.message);
   }
+  chargeVerifier(c, checked.signer);
   if (checked.verdict.inferenceId !== id.data) {
     throw verdictRefusal("wrong_inference", `the verdict is about ${checked.verdict.inferenceId}.`);
   }

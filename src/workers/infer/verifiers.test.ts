@@ -193,3 +193,59 @@ describe("verifier URLs under the public-https policy", () => {
     expect(list.data.find((v) => v.address === registered.address)?.url).not.toContain("169.254");
   });
 });
+
+describe("limits on the public routes, counted in memory", () => {
+  const limitedApp = () =>
+    createGatewayApp({ publicLimits: { perIpPerMinute: 3, perVerifierPerMinute: 2 } });
+  const from = (ip: string, json: unknown): RequestInit => ({
+    method: "POST",
+    headers: { "content-type": "application/json", "cf-connecting-ip": ip },
+    body: JSON.stringify(json),
+  });
+
+  it("answers 429 with retry-after to an IP over its limit, before reading its body, and others go on", async () => {
+    const app = limitedApp();
+    const route = "/v1/inferences/01a22799-03e2-7a43-9415-a56483160ecf/verdicts";
+    for (let i = 0; i < 3; i++) {
+      expect((await app.request(route, from("203.0.113.7", {}), env)).status).toBe(400);
+    }
+    const over = await app.request(route, from("203.0.113.7", {}), env);
+    expect(over.status).toBe(429);
+    expect(Number(over.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(((await over.json()) as { error: { code: string } }).error.code).toBe(
+      "rate_limit_exceeded",
+    );
+    const heartbeat = await app.request("/v1/verifiers/heartbeat", from("203.0.113.7", {}), env);
+    expect(heartbeat.status).toBe(429);
+    expect((await app.request(route, from("198.51.100.2", {}), env)).status).toBe(400);
+  });
+
+  it("answers 429 to a verifier address over its limit whatever IP it comes from, before D1 is read", async () => {
+    const app = limitedApp();
+    const beat = async (ip: string, offset: number) =>
+      app.request(
+        "/v1/verifiers/heartbeat",
+        from(
+          ip,
+          await signHeartbeat(
+            heartbeatOf(registered.address, { timestamp: Date.now() + offset }),
+            registered,
+          ),
+        ),
+        env,
+      );
+    expect((await beat("192.0.2.1", 40_001)).status).toBe(200);
+    expect((await beat("192.0.2.2", 40_002)).status).toBe(200);
+    const before = await d1Rows();
+    const over = await beat("192.0.2.3", 40_003);
+    expect(over.status).toBe(429);
+    expect(await d1Rows()).toBe(before);
+    // A stranger's signature is its own address: it is not charged to the registered one.
+    const stranger429 = await app.request(
+      "/v1/verifiers/heartbeat",
+      from("192.0.2.4", await signHeartbeat(heartbeatOf(stranger.address), stranger)),
+      env,
+    );
+    expect(stranger429.status).toBe(403);
+  });
+});

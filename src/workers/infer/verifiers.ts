@@ -6,6 +6,7 @@ import { VerityError } from "../../errors";
 import { recoverHeartbeatSigner, SignedHeartbeat } from "../../protocol";
 import type { GatewayEnv } from "./gateway-env";
 import { parseJsonBody } from "./json-body";
+import { chargeVerifier } from "./public-limits";
 import { checkVerifierUrl, VerifierUrlPolicy } from "./verifier-url-policy";
 
 const MAX_CLOCK_SKEW_MS = 60_000;
@@ -62,6 +63,7 @@ export async function heartbeat(c: Context<GatewayEnv>): Promise<Response> {
       "Heartbeat signature does not recover to the named verifier.",
     );
   }
+  chargeVerifier(c, signer);
   const url = checkVerifierUrl(
     hb.url,
     VerifierUrlPolicy.parse(c.env.VERIFIER_URL_POLICY || undefined),
