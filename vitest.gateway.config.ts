@@ -26,6 +26,8 @@ export default defineProject(async () => {
             COORDINATOR_KEY: TEST_COORDINATOR_KEY,
             // Short rounds: a silent verifier's task gives up quickly, so tests stay fast.
             ROUND_DEADLINE_MS: "1500",
+            // One retry of silent members (3 s) before inconclusive, not four (45 s).
+            MAX_SILENCE_RETRIES: "1",
           },
         },
       }),

@@ -12,7 +12,8 @@ import { verifierConfig } from "../src/workers/verify/verifier-config";
 import { forgetfulSigningLedger } from "./fixtures/signing-ledger";
 import { createTestKey } from "./gateway";
 
-export type FaultMode = "" | "always-invalid" | "silent" | "wrong-key";
+/** `busy` answers every task 503 with retry-after, as an overloaded verifier sheds load. */
+export type FaultMode = "" | "always-invalid" | "silent" | "wrong-key" | "busy";
 
 export interface FakeVerifier {
   index: number;
@@ -55,7 +56,7 @@ export async function startVerifierNetwork(modes: FaultMode[]) {
       MAX_RESPONSE_CHARS: "32768",
       DENY_PATTERNS: "[]",
       EMBEDDING_MIN_COSINE: "0.9999",
-      FAULT_MODE: mode,
+      FAULT_MODE: mode === "busy" ? "" : mode,
       BACKENDS: "reference",
       OPENAI_COMPAT_URL: "",
       OPENAI_COMPAT_MODELS: "",
@@ -103,6 +104,12 @@ export async function startVerifierNetwork(modes: FaultMode[]) {
           },
         );
       });
+    }
+    if (verifier.mode === "busy") {
+      return Response.json(
+        { error: { message: "busy", type: "service_unavailable", code: "overloaded" } },
+        { status: 503, headers: { "retry-after": "1" } },
+      );
     }
     return verifier.app.fetch(request, verifier.env, {
       waitUntil() {},

@@ -170,17 +170,38 @@ describe("VerificationRound", () => {
 
   it("ends inconclusive when every verifier stays silent", async () => {
     const { id } = await storeChatInference();
-    await networkFor(id, ["silent", "silent", "silent"]);
+    const net = await networkFor(id, ["silent", "silent", "silent"]);
     const sent = await spyOnQueue(id);
     void stubFor(id)
       .start(id)
       .catch(() => {});
     await until(id, () => true);
     await passDeadline(id);
+    // No one is left to add: the silent members are asked once more (MAX_SILENCE_RETRIES is 1
+    // here), and only their second silence ends the round.
     const round = await until(id, (s) => s.status === "inconclusive");
+    expect(net.verifiers.map((v) => v.tasks)).toEqual([2, 2, 2]);
     expect(round.verdicts).toHaveLength(0);
     expect(await dbStatus(id)).toBe("inconclusive");
     expect(sent).toHaveLength(0);
+  });
+
+  it("at the deadline, asks again the verifiers that shed its task with a 503 rather than ending inconclusive, and decides by their verdicts", async () => {
+    const { id } = await storeChatInference();
+    const net = await networkFor(id, ["busy", "busy", ""]);
+    const sent = await spyOnQueue(id);
+    await stubFor(id).start(id);
+    const first = await until(id, (s) => s.verdicts.length === 1);
+    expect(first.status).toBe("running");
+    // The load passes; no one is left to add at the deadline, so the busy members are asked again.
+    for (const v of net.verifiers) if (v.mode === "busy") v.mode = "";
+    const tasksBefore = net.verifiers.reduce((n, v) => n + v.tasks, 0);
+    await passDeadline(id);
+    const round = await until(id, (s) => s.status === "verified");
+    expect(net.verifiers.reduce((n, v) => n + v.tasks, 0)).toBe(tasksBefore + 2);
+    expect(round.verdicts.length).toBe(3);
+    expect(await dbStatus(id)).toBe("verified");
+    expect(sent).toHaveLength(1);
   });
 
   it("rejects a tampered response through re-execution", async () => {

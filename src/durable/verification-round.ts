@@ -22,6 +22,7 @@ import {
   verdictsDigest,
 } from "../protocol";
 import { type RoundConfig, roundConfig } from "./round-config";
+import { taskDeadlineMs } from "./task-deadline";
 
 export type RoundStatus = "running" | "verified" | "rejected" | "inconclusive";
 export type VerdictRefusal =
@@ -113,7 +114,8 @@ export class VerificationRound extends DurableObject<Env> {
         started_at integer not null,
         decided_at integer,
         published integer not null default 0,
-        refused text not null default '{}'
+        refused text not null default '{}',
+        retries integer not null default 0
       );
       create table if not exists votes (
         verifier text primary key,
@@ -122,6 +124,11 @@ export class VerificationRound extends DurableObject<Env> {
         received_at integer not null
       );
     `);
+    // Rounds stored before silence retries existed.
+    const columns = this.sql.exec("select name from pragma_table_info('round')").toArray();
+    if (!columns.some((c) => c.name === "retries")) {
+      this.sql.exec("alter table round add column retries integer not null default 0");
+    }
   }
 
   /** Starts the round for `inferenceId` from its stored record. Repeat calls return the round as it is. */
@@ -155,10 +162,10 @@ export class VerificationRound extends DurableObject<Env> {
       JSON.stringify(payload),
       JSON.stringify(committee),
       JSON.stringify(committee.map((m) => m.address)),
-      now + this.config.deadlineMs,
+      now + taskDeadlineMs(payload.request, this.config.deadlineMs),
       now,
     );
-    await this.ctx.storage.setAlarm(now + this.config.deadlineMs);
+    await this.ctx.storage.setAlarm(now + taskDeadlineMs(payload.request, this.config.deadlineMs));
     // With fewer active verifiers than a quorum, the deadline brings in whoever is online then.
     await this.dispatch(committee);
     return this.snapshot();
@@ -257,7 +264,7 @@ export class VerificationRound extends DurableObject<Env> {
       (m) => !voted.has(m.address.toLowerCase()) && !this.sentHere.has(m.address.toLowerCase()),
     );
     if (lost.length > 0) {
-      const deadline = now + this.config.deadlineMs;
+      const deadline = now + taskDeadlineMs(round.payload.request, this.config.deadlineMs);
       this.sql.exec("update round set deadline = ? where id = 1 and status = 'running'", deadline);
       await this.ctx.storage.setAlarm(deadline);
       this.notify();
@@ -269,7 +276,30 @@ export class VerificationRound extends DurableObject<Env> {
       ...(["valid", "invalid"] as const).map((o) => votes.filter((v) => v.outcome === o).length),
     );
     const needed = Math.max(silent, this.config.quorum - agreeing);
-    if (!(await this.replace(needed, now))) await this.decide("inconclusive");
+    if (await this.replace(needed, now)) return;
+    if (silent > 0 && round.retries < this.config.maxSilenceRetries) {
+      await this.askSilentAgain(round, voted, now);
+      return;
+    }
+    await this.decide("inconclusive");
+  }
+
+  /**
+   * Sends the silent members their task again, with twice the last wait (so the retries spread
+   * over minutes): a verifier that was busy, or shed the task with a 429 or 503, gets another
+   * chance before its silence counts.
+   */
+  private async askSilentAgain(round: StoredRound, voted: Set<string>, now: number) {
+    const silent = round.committee.filter((m) => !voted.has(m.address.toLowerCase()));
+    const wait =
+      taskDeadlineMs(round.payload.request, this.config.deadlineMs) * 2 ** (round.retries + 1);
+    this.sql.exec(
+      "update round set retries = retries + 1, deadline = ? where id = 1 and status = 'running'",
+      now + wait,
+    );
+    await this.ctx.storage.setAlarm(now + wait);
+    this.notify();
+    await this.dispatch(silent);
   }
 
   /** Server-Sent Events: the current state at once, then every change until the round is decided. */
@@ -322,7 +352,7 @@ export class VerificationRound extends DurableObject<Env> {
       .map((v) => ({ ...v, attempt: round.replacements + 1 }));
     if (added.length === 0) return false;
     const committee = [...round.committee, ...added];
-    const deadline = now + this.config.deadlineMs;
+    const deadline = now + taskDeadlineMs(round.payload.request, this.config.deadlineMs);
     this.sql.exec(
       "update round set committee = ?, tried = ?, replacements = replacements + 1, deadline = ? where id = 1 and status = 'running'",
       JSON.stringify(committee),
@@ -492,6 +522,7 @@ export class VerificationRound extends DurableObject<Env> {
       decidedAt: row.decided_at === null ? null : Number(row.decided_at),
       published: Number(row.published),
       refused: JSON.parse(String(row.refused)) as Partial<Record<VerdictRefusal, number>>,
+      retries: Number(row.retries ?? 0),
     };
   }
 
@@ -551,6 +582,8 @@ interface StoredRound {
   decidedAt: number | null;
   published: number;
   refused: Partial<Record<VerdictRefusal, number>>;
+  /** Times the silent members have been asked again (see askSilentAgain). */
+  retries: number;
 }
 
 /** Verifiers check completion tokens against max_tokens; embeddings complete no tokens. */
