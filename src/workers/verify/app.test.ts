@@ -72,6 +72,30 @@ describe("POST /v1/tasks", () => {
     expect(health.verdicts.valid).toBe(1);
   });
 
+  it("sheds tasks past its limit in progress with 503 overloaded and retry-after, counts them, and judges the rest", async () => {
+    const app = createVerifierApp({ maxConcurrentTasks: 1 });
+    const tasks = await Promise.all(
+      Array.from({ length: 4 }, async () => taskFor(await chatInference())),
+    );
+    const answers = await Promise.all(tasks.map((t) => postTask(app, t)));
+    const shed = answers.filter((r) => r.status === 503);
+    expect(answers.filter((r) => r.status === 200).length).toBeGreaterThan(0);
+    const first = shed[0];
+    if (!first) throw new Error("no task was shed");
+    expect(first.headers.get("retry-after")).toBe("1");
+    expect(((await first.json()) as ErrorBody).error).toMatchObject({
+      type: "service_unavailable",
+      code: "overloaded",
+    });
+    const health = (await (await app.request("/v1/health", {}, verifierEnv)).json()) as {
+      refused: Record<string, number>;
+    };
+    expect(health.refused.overloaded).toBe(shed.length);
+    // Once the load is gone, the same task is judged.
+    const again = await postTask(app, tasks[answers.indexOf(first)]);
+    expect(again.status).toBe(200);
+  });
+
   it("deeply nested JSON is refused as a 4xx, never a 500", async () => {
     const nested = `${'{"a":'.repeat(2_500)}1${"}".repeat(2_500)}`;
     // Unsigned, it is refused for that; signed, for its shape.

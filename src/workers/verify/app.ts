@@ -37,6 +37,8 @@ export const MAX_TASK_BYTES = 16 * 1024 * 1024;
  */
 export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
 
+/** Tasks judged at once per isolate; past this a task is answered 503 `overloaded`. */
+export const MAX_CONCURRENT_TASKS = 8;
 /** How long the `silent` fault holds a task open before giving up (the client is long gone). */
 export const SILENT_HOLD_MS = 10 * 60 * 1000;
 
@@ -45,8 +47,10 @@ export const SILENT_HOLD_MS = 10 * 60 * 1000;
  * Each app counts its own refusals, verdicts and co-signed batches, so tests (and a
  * coordinator's tests) can run several in one isolate.
  */
-export function createVerifierApp() {
+export function createVerifierApp(options: { maxConcurrentTasks?: number } = {}) {
   const counters = new VerifierCounters();
+  const maxConcurrentTasks = options.maxConcurrentTasks ?? MAX_CONCURRENT_TASKS;
+  let judging = 0;
   const app = new Hono<VerifierHonoEnv>();
   app.onError((err, c) => {
     if (c.req.path === "/v1/tasks" && err instanceof VerityError && isTaskRefusal(err.code)) {
@@ -128,11 +132,24 @@ export function createVerifierApp() {
       const now = Date.now();
       const given = await ledger.verdictFor(digest, now);
       if (given) return c.json(given);
-      const verdict = await judgeTask(accepted.task, config);
-      const expiresAt = accepted.task.issuedAt + config.taskMaxAgeMs;
-      const standing = await ledger.recordVerdict(digest, verdict, expiresAt, now);
-      if (standing.signature === verdict.signature) counters.verdicts[verdict.outcome]++;
-      return c.json(standing);
+      // Shed load rather than answer late: the coordinator asks again after retry-after, and a
+      // busy verifier is never counted as a verdict.
+      if (judging >= maxConcurrentTasks) {
+        throw taskRefusal(
+          "overloaded",
+          `This verifier is judging ${judging} tasks, its limit; send this one again shortly.`,
+        );
+      }
+      judging++;
+      try {
+        const verdict = await judgeTask(accepted.task, config);
+        const expiresAt = accepted.task.issuedAt + config.taskMaxAgeMs;
+        const standing = await ledger.recordVerdict(digest, verdict, expiresAt, now);
+        if (standing.signature === verdict.signature) counters.verdicts[verdict.outcome]++;
+        return c.json(standing);
+      } finally {
+        judging--;
+      }
     },
   );
 

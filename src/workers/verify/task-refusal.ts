@@ -11,13 +11,15 @@ const STATUS = {
   wrong_coordinator: 403,
   wrong_verifier: 403,
   stale: 409,
+  overloaded: 503,
 } as const satisfies Record<TaskRefusal, number>;
 
 /**
  * The error a refused task is answered with: its `code` is the refusal reason, its status says
  * who is at fault — 400/413/415 a malformed request, 401 no valid signature, 403 a signature by
  * another coordinator or a task for another verifier, 409 a task that is authentic but stale
- * (issued too long ago, or in the future, by this verifier's clock: resend a fresh one).
+ * (issued too long ago, or in the future, by this verifier's clock: resend a fresh one), 503 a
+ * verifier at its limit of tasks in progress (send it again after `retry-after`).
  */
 export function taskRefusal(
   reason: TaskRefusal,
@@ -32,8 +34,11 @@ export function taskRefusal(
         ? "authentication_error"
         : status === 403
           ? "permission_error"
-          : "invalid_request_error",
+          : status === 503
+            ? "service_unavailable"
+            : "invalid_request_error",
     code: reason,
     param,
+    ...(status === 503 ? { headers: { "retry-after": "1" } } : {}),
   });
 }

@@ -11,6 +11,7 @@ export const TASK_REFUSALS = [
   "wrong_coordinator",
   "wrong_verifier",
   "stale",
+  "overloaded",
 ] as const;
 export type TaskRefusal = (typeof TASK_REFUSALS)[number];
 
