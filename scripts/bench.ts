@@ -15,6 +15,7 @@ import { chatThroughputSection } from "./bench/chat-throughput-section.ts";
 import { receiptCostSection } from "./bench/receipt-cost-section.ts";
 import { settlementGasSection } from "./bench/settlement-gas-section.ts";
 import { settlementSection } from "./bench/settlement-section.ts";
+import { twoKeysSection } from "./bench/two-keys-section.ts";
 import { verificationSection } from "./bench/verification-section.ts";
 import { cliValue, Port, parseCli, runMain } from "./lib/cli.ts";
 import {
@@ -31,6 +32,7 @@ const SECTIONS: readonly (BenchSection | StandaloneBenchSection)[] = [
   chatThroughputSection,
   receiptCostSection,
   verificationSection,
+  twoKeysSection,
   settlementSection,
   settlementGasSection,
 ];
