@@ -9,7 +9,10 @@ import { VerityError } from "../errors";
  */
 export function errorResponse(err: unknown): Response {
   if (err instanceof VerityError) {
-    if (err.status >= 500)
+    // Load shed on purpose (a 503 that says when to come back) is counted where it is shed, not
+    // logged as a failure: under a burst it would drown the log.
+    const shed = err.status === 503 && err.headers?.["retry-after"] !== undefined;
+    if (err.status >= 500 && !shed)
       console.error(`${err.code}: ${err.message}`, err.details ?? "", err.cause ?? "");
     return Response.json(err.toJSON(), { status: err.status, headers: err.headers });
   }
