@@ -127,6 +127,13 @@ export const settlementRecords = sqliteTable(
     batch: integer("batch").references(() => settlementBatches.id),
     /** The leaf's index in its batch's tree array (`StandardMerkleTree.dump().tree`). */
     treeIndex: integer("tree_index"),
+    /**
+     * Why the record cannot be settled now (its verdicts no longer make a quorum of registered
+     * verifiers), set instead of putting it in a batch. The settler checks it again every tick
+     * and clears it once the cause is gone.
+     */
+    setAsideReason: text("set_aside_reason"),
+    setAsideAt: integer("set_aside_at"),
   },
   // Unbatched records oldest first (`batch is null`), and one batch's records.
   (t) => [index("settlement_records_batch").on(t.batch, t.decidedAt, t.inferenceId)],

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, isNull } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNotNull, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Hex } from "viem";
 import { type LeafTuple, leafHash, leafTuple } from "../protocol/merkle-leaf";
@@ -16,6 +16,8 @@ export interface NewSettlementRecord {
 export interface UnbatchedRecord {
   inferenceId: string;
   leaf: LeafTuple;
+  /** What the settler checks against the registry before batching it. */
+  roundOutcome: RoundOutcome;
 }
 
 /**
@@ -61,22 +63,80 @@ export async function storeSettlementRecords(
   return new Set(results.flat().map((r) => r.inferenceId));
 }
 
-/** Up to `limit` records not in any batch yet, oldest decision first. */
+/** Up to `limit` records not in any batch yet and not set aside, oldest decision first. */
 export async function unbatchedRecords(d1: D1Database, limit: number): Promise<UnbatchedRecord[]> {
   return drizzle(d1)
-    .select({ inferenceId: settlementRecords.inferenceId, leaf: settlementRecords.leaf })
+    .select({
+      inferenceId: settlementRecords.inferenceId,
+      leaf: settlementRecords.leaf,
+      roundOutcome: settlementRecords.roundOutcome,
+    })
     .from(settlementRecords)
-    .where(isNull(settlementRecords.batch))
+    .where(and(isNull(settlementRecords.batch), isNull(settlementRecords.setAsideAt)))
     .orderBy(asc(settlementRecords.decidedAt), asc(settlementRecords.inferenceId))
     .limit(limit);
 }
 
-/** How many records wait for a batch. */
+/** How many records wait for a batch (set-aside ones not included). */
 export async function unbatchedCount(d1: D1Database): Promise<number> {
   const [row] = await drizzle(d1)
     .select({ n: count() })
     .from(settlementRecords)
-    .where(isNull(settlementRecords.batch));
+    .where(and(isNull(settlementRecords.batch), isNull(settlementRecords.setAsideAt)));
+  return row?.n ?? 0;
+}
+
+/** Sets records aside with `reason`: they are not batched until `restoreRecords`. */
+export async function setAsideRecords(
+  d1: D1Database,
+  inferenceIds: readonly string[],
+  reason: string,
+  now: number,
+): Promise<void> {
+  if (inferenceIds.length === 0) return;
+  await drizzle(d1)
+    .update(settlementRecords)
+    .set({ setAsideReason: reason, setAsideAt: now })
+    .where(
+      and(
+        inArray(settlementRecords.inferenceId, [...inferenceIds]),
+        isNull(settlementRecords.batch),
+      ),
+    );
+}
+
+/** Puts set-aside records back in line for a batch. */
+export async function restoreRecords(d1: D1Database, inferenceIds: readonly string[]) {
+  if (inferenceIds.length === 0) return;
+  await drizzle(d1)
+    .update(settlementRecords)
+    .set({ setAsideReason: null, setAsideAt: null })
+    .where(inArray(settlementRecords.inferenceId, [...inferenceIds]));
+}
+
+/** Up to `limit` set-aside records, the longest aside first: the ones to check again. */
+export async function setAsideRecordsToRecheck(
+  d1: D1Database,
+  limit: number,
+): Promise<{ inferenceId: string; roundOutcome: RoundOutcome; reason: string | null }[]> {
+  return drizzle(d1)
+    .select({
+      inferenceId: settlementRecords.inferenceId,
+      roundOutcome: settlementRecords.roundOutcome,
+      reason: settlementRecords.setAsideReason,
+    })
+    .from(settlementRecords)
+    .where(and(isNull(settlementRecords.batch), isNotNull(settlementRecords.setAsideAt)))
+    .orderBy(asc(settlementRecords.setAsideAt), asc(settlementRecords.inferenceId))
+    .limit(limit);
+}
+
+/** How many records are set aside. */
+export async function setAsideCount(d1: D1Database): Promise<number> {
+  const [row] = await drizzle(d1)
+    .select({ n: count() })
+    .from(settlementRecords)
+    .where(and(isNull(settlementRecords.batch), isNotNull(settlementRecords.setAsideAt)));
   return row?.n ?? 0;
 }
 

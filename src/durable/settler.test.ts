@@ -8,14 +8,18 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import type { Address, Hex } from "viem";
-import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type Address, encodeFunctionData, type Hex, keccak256, stringToHex } from "viem";
+import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { verifierRegistryAbi } from "../../contracts/generated/VerifierRegistry";
 import { verityLedgerAbi } from "../../contracts/generated/VerityLedger";
+import { decidedRound as decidedRoundFixture } from "../../test/fixtures/decided-round";
 import { armCrashPoint, disarmCrashPoints } from "../crash-point";
 import type { SettlementBatchRow } from "../db/schema";
 import { LEAF_TYPES, type LeafTuple, type RoundOutcome } from "../protocol";
 import { inferenceProof, settlementOf } from "../workers/infer/proof";
 import worker from "../workers/settle/index";
+import { verifierAccounts } from "../workers/settle/test-keys";
 import {
   anvil,
   chain,
@@ -23,13 +27,16 @@ import {
   decidedInferences,
   deliver,
   mine,
+  nodeAccount,
   setAutomine,
   settledEvents,
   settleEnv,
   settler,
   settlerAccount,
   startCosigners,
+  storeInference,
 } from "../workers/settle/test-network";
+import { REGISTRY_CACHE_MS } from "../workers/verify/read-verifier-registry";
 import type { SettlerStatus, TickResult } from "./settler";
 
 const LEDGER = settleEnv.LEDGER_ADDRESS as Address;
@@ -83,7 +90,9 @@ async function settleAll(maxTicks = 8) {
     if (result.error) throw new Error(`settling failed: ${result.error}`);
     await mine(CONFIRMATIONS);
   }
-  throw new Error("the settler did not become idle");
+  throw new Error(
+    `the settler did not become idle: ${JSON.stringify((await settler().status()).open)}`,
+  );
 }
 
 const settledCount = async (batchId: number) =>
@@ -348,6 +357,78 @@ describe("Settler", () => {
     await settleAll();
     expect(await settledCount(batchId)).toBe(1);
     expect((await batchRow(batchId))?.status).toBe("confirmed");
+  });
+});
+
+describe("records that cannot be settled now", () => {
+  /** Calls the registry as its owner, as a registry change on-chain would. */
+  async function asRegistryOwner(functionName: "addVerifier" | "removeVerifier", who: Address) {
+    const registry = settleEnv.REGISTRY_ADDRESS as Address;
+    const owner = await chain.readContract({
+      address: registry,
+      abi: verifierRegistryAbi,
+      functionName: "owner",
+    });
+    await anvil("anvil_impersonateAccount", [owner]);
+    const hash = await anvil<Hex>("eth_sendTransaction", [
+      {
+        from: owner,
+        to: registry,
+        data: encodeFunctionData({ abi: verifierRegistryAbi, functionName, args: [who] }),
+      },
+    ]);
+    await chain.waitForTransactionReceipt({ hash });
+  }
+
+  it("sets aside a record whose verdicts no longer make a registered quorum, shows why and how many, settles the rest, and settles it once the registry holds its verifiers again", async () => {
+    const [held] = await decidedInferences(["verified"], apiKeyId);
+    // Decided by a quorum of two, one of them a verifier the registry does not hold (removed).
+    const gone = privateKeyToAccount(keccak256(stringToHex("a verifier since removed")));
+    const stranded = await decidedRoundFixture({
+      node: nodeAccount,
+      outcome: "verified",
+      votes: [
+        [verifierAccounts[0] as PrivateKeyAccount, "valid"],
+        [gone, "valid"],
+      ],
+    });
+    await storeInference(stranded, apiKeyId);
+    const rounds = [held as RoundOutcome, stranded];
+    everyRound.push(...rounds);
+    expect((await deliver(rounds)).explicitAcks).toHaveLength(2);
+
+    const first = await tick();
+    expect(first.setAside).toEqual([stranded.inferenceId]);
+    expect(first.built).toHaveLength(1);
+    const settlement = await settlementOf(env, stranded.inferenceId);
+    expect(settlement).toMatchObject({ status: "unsettleable", batchId: null });
+    expect(settlement?.reason).toMatch(/^quorum_lost: 1 of the 2 agreeing verdicts/);
+    expect((await settler().status()).setAside).toBe(1);
+
+    // The other record does not wait for it.
+    await settleAll();
+    expect((await standing([held as RoundOutcome])).get(held?.inferenceId ?? "")?.status).toBe(
+      "settled",
+    );
+    expect((await settlementOf(env, stranded.inferenceId))?.status).toBe("unsettleable");
+
+    await asRegistryOwner("addVerifier", gone.address);
+    try {
+      const again = await tick();
+      expect(again.restored).toEqual([stranded.inferenceId]);
+      expect(again.built).toHaveLength(1);
+      // Co-signers reuse a registry read for REGISTRY_CACHE_MS: the batch waits that long.
+      vi.useFakeTimers({ toFake: ["Date"] });
+      vi.setSystemTime(Date.now() + REGISTRY_CACHE_MS + 1);
+      await settleAll();
+      const record = (await standing([stranded])).get(stranded.inferenceId);
+      expect(record).toMatchObject({ status: "settled", batch_status: "confirmed" });
+      expect(await settledCount(record?.batch_id ?? -1)).toBe(1);
+      expect((await settler().status()).setAside).toBe(0);
+    } finally {
+      vi.useRealTimers();
+      await asRegistryOwner("removeVerifier", gone.address);
+    }
   });
 });
 

@@ -15,11 +15,20 @@ import {
   updateBatch,
 } from "../db/settlement-batches";
 import { cosignCandidates } from "../db/settlement-cosigners";
-import { batchOutcomes, unbatchedCount, unbatchedRecords } from "../db/settlement-records";
+import {
+  batchOutcomes,
+  restoreRecords,
+  setAsideCount,
+  setAsideRecords,
+  setAsideRecordsToRecheck,
+  unbatchedCount,
+  unbatchedRecords,
+} from "../db/settlement-records";
 import { buildBatchTree } from "../db/settlement-tree";
 import { VerityError } from "../errors";
 import {
   ledgerDomain,
+  type RoundOutcome,
   type SettlementBatch,
   settlementBatchToJson,
   settlementSignatures,
@@ -27,6 +36,7 @@ import {
 } from "../protocol";
 import { chooseNonce } from "../workers/settle/choose-nonce";
 import { collectCosignatures } from "../workers/settle/collect-cosignatures";
+import { type OutcomeQuorum, outcomeQuorum } from "../workers/settle/outcome-quorum";
 import { type SettleConfig, settleConfig } from "../workers/settle/settle-config";
 import { type SettleCall, SettlementChain, shortMessage } from "../workers/settle/settlement-chain";
 
@@ -43,6 +53,9 @@ export type TickResult =
       confirmed: number[];
       /** Batches that could not move on, and why. */
       waiting: { batchId: number; reason: string }[];
+      /** Inference ids set aside this tick (not batched: see `outcomeQuorum`), and put back. */
+      setAside: string[];
+      restored: string[];
       /** What stopped the tick early (the RPC endpoint is down, ...), if anything. */
       error: string | null;
     };
@@ -57,6 +70,8 @@ export interface SettlerStatus {
   lastTick: TickResult | null;
   ticks: number;
   unbatched: number;
+  /** Records set aside: decided, but not settleable now (their reason is on each record). */
+  setAside: number;
   open: {
     batchId: number;
     status: SettlementBatchRow["status"];
@@ -79,6 +94,8 @@ const MAX_NEW_BATCHES_PER_TICK = 5;
 const AUDIT_WINDOW_MS = 15 * 60 * 1000;
 /** At most this many of them, newest first: one ledger read each. */
 const AUDIT_MAX_BATCHES = 100;
+/** Set-aside records checked again per tick, the longest aside first. */
+const RECHECK_PER_TICK = 100;
 /** Free batch ids probed on the ledger when ours turns out taken by someone else. */
 const MAX_ID_PROBES = 100;
 /** The ledger's errors that mean the signatures no longer satisfy it: co-sign again. */
@@ -154,6 +171,8 @@ export class Settler extends DurableObject<SettleEnv> {
       submitted: [],
       confirmed: [],
       waiting: [],
+      setAside: [],
+      restored: [],
       error: null,
     };
     try {
@@ -217,12 +236,14 @@ export class Settler extends DurableObject<SettleEnv> {
         chainId: null,
         ledger: null,
         unbatched: 0,
+        setAside: 0,
         open: [],
         error: shortMessage(error),
       };
     }
-    const [unbatched, open] = await Promise.all([
+    const [unbatched, setAside, open] = await Promise.all([
       unbatchedCount(this.env.DB),
+      setAsideCount(this.env.DB),
       openBatches(this.env.DB, scopeOf(config)),
     ]);
     return {
@@ -231,6 +252,7 @@ export class Settler extends DurableObject<SettleEnv> {
       chainId: config.chainId,
       ledger: config.ledger,
       unbatched,
+      setAside,
       open: open.map((b) => ({
         batchId: b.batchId,
         status: b.status,
@@ -289,10 +311,31 @@ export class Settler extends DurableObject<SettleEnv> {
       if (blocked && batch.status === "pending") continue;
       if ((await step(batch)) === "blocked") blocked = true;
     }
+    // A record whose verdicts no longer make a quorum of registered verifiers would make every
+    // co-signer refuse its batch: it is set aside instead, and checked again each tick.
+    const holds = await this.quorumCheck(chain);
+    const back: string[] = [];
+    for (const record of await setAsideRecordsToRecheck(d1, RECHECK_PER_TICK)) {
+      if ((await holds(record.roundOutcome)).ok) back.push(record.inferenceId);
+    }
+    await restoreRecords(d1, back);
+    result.restored.push(...back);
     for (let built = 0; !blocked && built < MAX_NEW_BATCHES_PER_TICK; built++) {
       this.checkLease(token);
-      const records = await unbatchedRecords(d1, config.batchSize);
-      if (records.length === 0) break;
+      const candidates = await unbatchedRecords(d1, config.batchSize);
+      if (candidates.length === 0) break;
+      const records: typeof candidates = [];
+      for (const record of candidates) {
+        const quorum = await holds(record.roundOutcome);
+        if (quorum.ok) {
+          records.push(record);
+          continue;
+        }
+        await setAsideRecords(d1, [record.inferenceId], quorum.message, Date.now());
+        result.setAside.push(record.inferenceId);
+        console.warn(`record ${record.inferenceId} set aside: ${quorum.message}`);
+      }
+      if (records.length === 0) continue;
       const tree = buildBatchTree(records.map((r) => r.leaf));
       const batchId = await nextBatchId(d1, scope);
       const batch = await createSettlementBatch(d1, scope, batchId, records, tree, Date.now());
@@ -318,6 +361,23 @@ export class Settler extends DurableObject<SettleEnv> {
       console.warn(`batch ${batch.batchId}: ${why}`);
       await reopenBatch(d1, batch.id, why, Date.now());
     }
+  }
+
+  /** `outcomeQuorum` against the registry as it is now, each verifier read once per tick. */
+  private async quorumCheck(chain: SettlementChain) {
+    const threshold = await chain.threshold();
+    const registered = new Map<string, Promise<boolean>>();
+    const isRegistered = (verifier: Address) => {
+      const key = verifier.toLowerCase();
+      let known = registered.get(key);
+      if (!known) {
+        known = chain.isVerifier(verifier);
+        registered.set(key, known);
+      }
+      return known;
+    };
+    return (outcome: RoundOutcome): Promise<OutcomeQuorum> =>
+      outcomeQuorum(outcome, threshold, isRegistered);
   }
 
   /** Moves one open batch on as far as it can go this tick. */

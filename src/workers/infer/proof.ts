@@ -14,7 +14,13 @@ import type { GatewayEnv } from "./gateway-env";
  * or not deep enough yet), `confirmed` (final: the proof verifies on-chain).
  */
 export interface Settlement {
-  status: "queued" | "pending" | "submitted" | "confirmed";
+  /**
+   * `unsettleable`: decided, but set aside rather than batched, for `reason` (its verdicts no
+   * longer make a quorum of registered verifiers); the settler checks it again every tick.
+   */
+  status: "queued" | "unsettleable" | "pending" | "submitted" | "confirmed";
+  /** Why the record is set aside; null otherwise. */
+  reason: string | null;
   /** What the verifiers decided; the leaf carries it on-chain. */
   outcome: "verified" | "rejected";
   /** The ledger's batch id as a decimal string (a `uint64`). */
@@ -56,6 +62,8 @@ async function settlementRow(d1: D1Database, inferenceId: string, apiKeyId?: str
         leaf: settlementRecords.leaf,
         leafHash: settlementRecords.leafHash,
         treeIndex: settlementRecords.treeIndex,
+        setAsideAt: settlementRecords.setAsideAt,
+        setAsideReason: settlementRecords.setAsideReason,
       },
       batch: settlementBatches,
     })
@@ -83,8 +91,10 @@ export async function settlementOf(
   const row = await settlementRow(env.DB, inferenceId);
   if (!row?.record) return null;
   const batch = row.batch;
+  const aside = !batch && row.record.setAsideAt !== null;
   return {
-    status: batch ? batch.status : "queued",
+    status: batch ? batch.status : aside ? "unsettleable" : "queued",
+    reason: aside ? row.record.setAsideReason : null,
     outcome: row.record.outcome,
     batchId: batch ? String(batch.batchId) : null,
     root: (batch?.root as Hex | undefined) ?? null,
@@ -129,7 +139,9 @@ export async function inferenceProof(
     const where = !record
       ? "it is not decided yet, or its round was inconclusive"
       : !batch
-        ? "it is queued for the next batch"
+        ? record.setAsideAt !== null
+          ? `it is set aside as unsettleable (${record.setAsideReason})`
+          : "it is queued for the next batch"
         : `its batch ${batch.batchId} is ${batch.status}`;
     throw new VerityError(`Inference '${inferenceId}' is not settled yet: ${where}.`, {
       status: 404,
