@@ -158,6 +158,13 @@ export async function updateBatch(
     .where(eq(settlementBatches.id, id));
 }
 
+/** The inference ids of batch `id`'s verified records: the ones a confirmation marks settled. */
+const verifiedRecordsOf = (db: ReturnType<typeof drizzle>, id: number) =>
+  db
+    .select({ id: settlementRecords.inferenceId })
+    .from(settlementRecords)
+    .where(and(eq(settlementRecords.batch, id), eq(settlementRecords.outcome, "verified")));
+
 /**
  * Marks a batch confirmed where `inclusion` says, and its verified records' inferences
  * `settled`, in one transaction. Rejected records keep their `rejected` status: their leaf says
@@ -187,18 +194,7 @@ export async function confirmBatch(
       .update(inferences)
       .set({ status: "settled", updatedAt: now })
       .where(
-        and(
-          inArray(
-            inferences.id,
-            db
-              .select({ id: settlementRecords.inferenceId })
-              .from(settlementRecords)
-              .where(
-                and(eq(settlementRecords.batch, id), eq(settlementRecords.outcome, "verified")),
-              ),
-          ),
-          ne(inferences.status, "settled"),
-        ),
+        and(inArray(inferences.id, verifiedRecordsOf(db, id)), ne(inferences.status, "settled")),
       ),
   ]);
 }
@@ -252,18 +248,7 @@ export async function reopenBatch(
       .update(inferences)
       .set({ status: "verified", updatedAt: now })
       .where(
-        and(
-          inArray(
-            inferences.id,
-            db
-              .select({ id: settlementRecords.inferenceId })
-              .from(settlementRecords)
-              .where(
-                and(eq(settlementRecords.batch, id), eq(settlementRecords.outcome, "verified")),
-              ),
-          ),
-          eq(inferences.status, "settled"),
-        ),
+        and(inArray(inferences.id, verifiedRecordsOf(db, id)), eq(inferences.status, "settled")),
       ),
   ]);
 }
