@@ -113,6 +113,13 @@ export async function batchByKey(d1: D1Database, id: number): Promise<Settlement
   return row ?? null;
 }
 
+/** The conditions that select this settler's batches on this ledger. */
+const ofScope = (scope: LedgerScope) => [
+  eq(settlementBatches.chainId, scope.chainId),
+  eq(settlementBatches.ledger, scope.ledger),
+  eq(settlementBatches.settler, scope.settler),
+];
+
 /** This settler's batches that are not confirmed yet, oldest first. */
 export async function openBatches(
   d1: D1Database,
@@ -121,14 +128,7 @@ export async function openBatches(
   return drizzle(d1)
     .select()
     .from(settlementBatches)
-    .where(
-      and(
-        eq(settlementBatches.chainId, scope.chainId),
-        eq(settlementBatches.ledger, scope.ledger),
-        eq(settlementBatches.settler, scope.settler),
-        ne(settlementBatches.status, "confirmed"),
-      ),
-    )
+    .where(and(...ofScope(scope), ne(settlementBatches.status, "confirmed")))
     .orderBy(asc(settlementBatches.id));
 }
 
@@ -215,9 +215,7 @@ export async function recentlyConfirmedBatches(
     .from(settlementBatches)
     .where(
       and(
-        eq(settlementBatches.chainId, scope.chainId),
-        eq(settlementBatches.ledger, scope.ledger),
-        eq(settlementBatches.settler, scope.settler),
+        ...ofScope(scope),
         eq(settlementBatches.status, "confirmed"),
         gte(settlementBatches.confirmedAt, since),
       ),
