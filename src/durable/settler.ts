@@ -313,7 +313,7 @@ export class Settler extends DurableObject<SettleEnv> {
     }
     // A record whose verdicts no longer make a quorum of registered verifiers would make every
     // co-signer refuse its batch: it is set aside instead, and checked again each tick.
-    const holds = await this.quorumCheck(chain);
+    const holds = this.quorumCheck(chain);
     const back: string[] = [];
     for (const record of await setAsideRecordsToRecheck(d1, RECHECK_PER_TICK)) {
       if ((await holds(record.roundOutcome)).ok) back.push(record.inferenceId);
@@ -364,8 +364,9 @@ export class Settler extends DurableObject<SettleEnv> {
   }
 
   /** `outcomeQuorum` against the registry as it is now, each verifier read once per tick. */
-  private async quorumCheck(chain: SettlementChain) {
-    const threshold = await chain.threshold();
+  private quorumCheck(chain: SettlementChain) {
+    // Read only when a record is checked: an idle tick costs no registry read.
+    let threshold: Promise<number> | undefined;
     const registered = new Map<string, Promise<boolean>>();
     const isRegistered = (verifier: Address) => {
       const key = verifier.toLowerCase();
@@ -376,8 +377,10 @@ export class Settler extends DurableObject<SettleEnv> {
       }
       return known;
     };
-    return (outcome: RoundOutcome): Promise<OutcomeQuorum> =>
-      outcomeQuorum(outcome, threshold, isRegistered);
+    return async (outcome: RoundOutcome): Promise<OutcomeQuorum> => {
+      threshold ??= chain.threshold();
+      return outcomeQuorum(outcome, await threshold, isRegistered);
+    };
   }
 
   /** Moves one open batch on as far as it can go this tick. */
