@@ -232,9 +232,10 @@ const DecidedRow = z.object({ ms: z.number() });
  * decided one took from receipt to the decision written (`updated_at - created_at`).
  */
 async function roundsSince(ctx: BenchContext, since: number) {
-  const sql =
-    `SELECT status, COUNT(*) AS n FROM inferences WHERE created_at >= ${sqlInteger(since)} GROUP BY status; ` +
-    `SELECT updated_at - created_at AS ms FROM inferences WHERE created_at >= ${sqlInteger(since)} AND status <> 'pending'`;
+  const sql = [
+    `SELECT status, COUNT(*) AS n FROM inferences WHERE created_at >= ${sqlInteger(since)} GROUP BY status`,
+    `SELECT updated_at - created_at AS ms FROM inferences WHERE created_at >= ${sqlInteger(since)} AND status <> 'pending'`,
+  ];
   const target = { kind: "local", persistTo: wranglerPersistDir(ctx.network.stateDir) } as const;
   let results: Record<string, unknown>[][] | undefined;
   for (let attempt = 1; !results; attempt++) {

@@ -12,9 +12,8 @@ import {
   RateLimitPerMinute,
   revokeApiKey,
 } from "./api-key-store.ts";
-import { type D1Target, DATABASE_NAME, executeD1 } from "./d1.ts";
-import { runCommandOrFail } from "./run-command.ts";
-import { wranglerSpec } from "./wrangler.ts";
+import { type D1Target, executeD1 } from "./d1.ts";
+import { applyLocalMigrations } from "./local-d1.ts";
 
 describe("API keys in a local D1 with the project's migrations", () => {
   let dir: string;
@@ -22,10 +21,7 @@ describe("API keys in a local D1 with the project's migrations", () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "verity-keys-"));
     target = { kind: "local", persistTo: dir };
-    await runCommandOrFail(
-      "wrangler d1 migrations apply",
-      wranglerSpec(["d1", "migrations", "apply", DATABASE_NAME, "--local", "--persist-to", dir]),
-    );
+    await applyLocalMigrations(dir);
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 

@@ -121,7 +121,7 @@ export async function insertApiKey(
       ...(options.alongside ?? []),
       `INSERT INTO api_keys (${columns.join(", ")}) VALUES (${values.join(", ")}) ON CONFLICT (id) DO NOTHING`,
       `SELECT ${COLUMNS} FROM api_keys WHERE id = ${sqlString(id)}`,
-    ].join("; "),
+    ],
     options,
   );
   const [record] = rowsOf(results.at(-1));
@@ -154,9 +154,11 @@ export async function revokeApiKey(
   const keyId = sqlString(ApiKeyId.parse(id));
   const [before, , after] = await executeD1(
     target,
-    `SELECT ${COLUMNS} FROM api_keys WHERE id = ${keyId}; ` +
-      `UPDATE api_keys SET revoked_at = ${sqlInteger(Date.now())} WHERE id = ${keyId} AND revoked_at IS NULL; ` +
+    [
       `SELECT ${COLUMNS} FROM api_keys WHERE id = ${keyId}`,
+      `UPDATE api_keys SET revoked_at = ${sqlInteger(Date.now())} WHERE id = ${keyId} AND revoked_at IS NULL`,
+      `SELECT ${COLUMNS} FROM api_keys WHERE id = ${keyId}`,
+    ],
     options,
   );
   const [previous] = rowsOf(before);

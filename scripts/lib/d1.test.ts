@@ -51,10 +51,11 @@ describe("executeD1 against a local database", () => {
 
   it("returns the rows of each statement, and quoted text comes back as written", async () => {
     const awkward = `it's; -- "quoted" \n on two lines`;
-    const [, , rows] = await executeD1(
-      target,
-      `CREATE TABLE t (v TEXT); INSERT INTO t (v) VALUES (${sqlString(awkward)}); SELECT v FROM t`,
-    );
+    const [, , rows] = await executeD1(target, [
+      "CREATE TABLE t (v TEXT)",
+      `INSERT INTO t (v) VALUES (${sqlString(awkward)})`,
+      "SELECT v FROM t",
+    ]);
     expect(rows).toEqual([{ v: awkward }]);
   });
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { invalidRequest, type VerityError } from "../../src/errors.ts";
+import { withLocalD1 } from "./local-d1.ts";
 import { runCommand } from "./run-command.ts";
 import { toolFailure } from "./script-error.ts";
 import { wranglerSpec } from "./wrangler.ts";
@@ -32,35 +33,55 @@ const StatementResults = z.array(
 const WranglerJsonError = z.object({ error: z.object({ text: z.string() }) });
 
 /**
- * Runs `sql` (one or more `;`-separated statements) with `wrangler d1 execute --json` and
- * returns the rows of each statement. `wrangler d1 execute` takes no bound parameters: build
- * literals with `sqlString` and `sqlInteger` only.
+ * Runs `statements` (one, or several in one batch, as a transaction) and returns the rows of
+ * each. The local database is opened in this process (see local-d1.ts); the remote one through
+ * `wrangler d1 execute --remote --json`. Neither takes bound parameters here: build literals with
+ * `sqlString` and `sqlInteger` only.
  */
 export async function executeD1(
   target: D1Target,
-  sql: string,
+  statements: string | readonly string[],
   options: D1Options = {},
 ): Promise<Record<string, unknown>[][]> {
+  const list = typeof statements === "string" ? [statements] : statements;
+  options.signal?.throwIfAborted();
+  if (target.kind === "local") return executeLocally(target, list);
   const args = ["d1", "execute", DATABASE_NAME, ...d1TargetArgs(target), "--json", "--yes"];
   const result = await runCommand(
     "wrangler d1 execute",
-    wranglerSpec([...args, "--command", sql]),
-    {
-      signal: options.signal,
-    },
+    wranglerSpec([...args, "--command", list.join(";\n")]),
+    { signal: options.signal },
   );
   const json = parseJsonOutput(result.stdout);
   const failure = WranglerJsonError.safeParse(json);
   if (failure.success) throw d1Error(failure.data.error.text, target);
-  const statements = StatementResults.safeParse(json);
-  if (result.exit.code !== 0 || !statements.success) {
+  const results = StatementResults.safeParse(json);
+  if (result.exit.code !== 0 || !results.success) {
     const output = [result.stdout, result.stderr].join("\n").trim().split("\n").slice(-20);
     throw toolFailure(
       `wrangler d1 execute failed (exit ${result.exit.code ?? result.exit.signal}):\n  ${output.join("\n  ")}`,
       "d1_failed",
     );
   }
-  return statements.data.map((statement) => statement.results);
+  return results.data.map((statement) => statement.results);
+}
+
+async function executeLocally(
+  target: Extract<D1Target, { kind: "local" }>,
+  statements: readonly string[],
+): Promise<Record<string, unknown>[][]> {
+  try {
+    return await withLocalD1(target.persistTo, async (db) => {
+      const results = await db.batch<Record<string, unknown>>(
+        statements.map((statement) => db.prepare(statement)),
+      );
+      return results.map((result) => result.results ?? []);
+    });
+  } catch (err) {
+    // D1 puts SQLite's message in the cause; miniflare's own failures have none.
+    const cause = (err as { cause?: unknown }).cause ?? err;
+    throw d1Error(cause instanceof Error ? cause.message : String(cause), target);
+  }
 }
 
 // wrangler may print a blank line or a notice before the JSON document.

@@ -3,9 +3,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type Address, getAddress } from "viem";
 import { z } from "zod";
 import { insertApiKey } from "./api-key-store.ts";
-import { type D1Target, DATABASE_NAME } from "./d1.ts";
+import type { D1Target } from "./d1.ts";
 import { coordinatorAddress, inferenceNodeAddress } from "./dev-secrets.ts";
-import { runCommandOrFail } from "./run-command.ts";
+import { applyLocalMigrations } from "./local-d1.ts";
 import { toolFailure } from "./script-error.ts";
 import type { Service, ServiceContext } from "./service.ts";
 import { writeSettlerConfig } from "./settler-config.ts";
@@ -61,19 +61,8 @@ export function gatewayService(options: GatewayOptions): Service {
         envFile(ctx),
         `INFERENCE_NODE_KEY=${ctx.secrets.inferenceNodeKey}\nCOORDINATOR_KEY=${ctx.secrets.coordinatorKey}\n`,
       );
-      await runCommandOrFail(
-        "wrangler d1 migrations apply",
-        wranglerSpec([
-          "d1",
-          "migrations",
-          "apply",
-          DATABASE_NAME,
-          "--local",
-          "--persist-to",
-          persistTo(ctx),
-        ]),
-        { signal: ctx.signal },
-      );
+      await applyLocalMigrations(persistTo(ctx));
+      ctx.signal.throwIfAborted();
       if (options.settlement) {
         await ctx.reached(options.settlement.chainService, "ready");
         const { rpcUrl, chainId, contracts } = chainInfo(ctx);

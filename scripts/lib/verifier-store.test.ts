@@ -4,10 +4,9 @@ import path from "node:path";
 import { getAddress } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VerityError } from "../../src/errors.ts";
-import { type D1Target, DATABASE_NAME, executeD1 } from "./d1.ts";
-import { runCommandOrFail } from "./run-command.ts";
+import { type D1Target, executeD1 } from "./d1.ts";
+import { applyLocalMigrations } from "./local-d1.ts";
 import { verifierRegistrationStatements } from "./verifier-store.ts";
-import { wranglerSpec } from "./wrangler.ts";
 
 const ONE = getAddress("0x8f7d6a3e9b8a0c2c5f4e1d3b2a9c8e7f6d5c4b3a");
 const TWO = getAddress("0x1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d");
@@ -19,15 +18,12 @@ describe("verifier registration in a local D1 with the project's migrations", ()
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "verity-verifiers-"));
     target = { kind: "local", persistTo: dir };
-    await runCommandOrFail(
-      "wrangler d1 migrations apply",
-      wranglerSpec(["d1", "migrations", "apply", DATABASE_NAME, "--local", "--persist-to", dir]),
-    );
+    await applyLocalMigrations(dir);
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   const run = async (statements: string[]) =>
-    (await executeD1(target, [...statements, ROWS].join("; "))).at(-1);
+    (await executeD1(target, [...statements, ROWS])).at(-1);
 
   it("registers checksummed and active; again, it re-points and re-activates, keeping registered_at and forgetting the last heartbeat", async () => {
     const lower = ONE.toLowerCase() as `0x${string}`;
