@@ -52,6 +52,36 @@ export class VerityError extends Error {
   }
 }
 
+/**
+ * OpenAI's error `type` for a refusal's status: 401 authentication, 403 permission, 429 rate
+ * limit, 503 unavailable, 502/504 an upstream's fault, anything else the request's.
+ */
+export function errorTypeFor(status: VerityErrorOptions["status"]): ErrorType {
+  switch (status) {
+    case 401:
+      return "authentication_error";
+    case 403:
+      return "permission_error";
+    case 429:
+      return "rate_limit_error";
+    case 503:
+      return "service_unavailable";
+    case 502:
+    case 504:
+      return "api_error";
+    default:
+      return "invalid_request_error";
+  }
+}
+
+/** A refusal whose code is its reason and whose type follows from its status. */
+export const refusal = (
+  status: VerityErrorOptions["status"],
+  code: string,
+  message: string,
+  options: Pick<VerityErrorOptions, "param" | "headers" | "cause"> = {},
+) => new VerityError(message, { status, type: errorTypeFor(status), code, ...options });
+
 export const invalidRequest = (
   message: string,
   param: string | null = null,

@@ -146,7 +146,7 @@ describe("VerificationRound", () => {
     await stubFor(id).start(id);
     const round = await until(
       id,
-      (s) => s.status === "verified" && (s.refused.bad_signature ?? 0) === 1,
+      (s) => s.status === "verified" && (s.refused.signer_mismatch ?? 0) === 1,
     );
     expect(round.verdicts).toHaveLength(2);
   });
@@ -281,8 +281,22 @@ describe("VerificationRound", () => {
     };
     expect(await stub.submitVerdict(forged)).toMatchObject({
       accepted: false,
+      reason: "signer_mismatch",
+    });
+    // Not a signature of any key (v must be 27 or 28): bad_signature.
+    const v0 = `${honest.signature.slice(0, 130)}00`;
+    expect(await stub.submitVerdict({ ...honest, signature: v0 })).toMatchObject({
+      accepted: false,
       reason: "bad_signature",
     });
+    // A member's checks edited after signing: the checks digest no longer matches, and the
+    // round says so rather than blame the signature.
+    expect(
+      await stub.submitVerdict({
+        ...honest,
+        checks: honest.checks.map((c) => ({ ...c, reason: "edited" })),
+      }),
+    ).toMatchObject({ accepted: false, reason: "checks_digest_mismatch" });
     // Outside the committee, honestly signed.
     expect(await stub.submitVerdict(await verdictFor(outsiderKey, id, digest))).toMatchObject({
       accepted: false,
@@ -304,7 +318,9 @@ describe("VerificationRound", () => {
     const after = await until(id, () => true);
     expect(after.refused).toEqual({
       malformed: 1,
+      signer_mismatch: 1,
       bad_signature: 1,
+      checks_digest_mismatch: 1,
       not_in_committee: 1,
       wrong_inference: 1,
       duplicate: 1,

@@ -14,20 +14,21 @@ import {
   type RoundOutcome,
   rankVerifiers,
   receiptDigest,
-  recoverVerdictSigner,
   signTask,
-  Verdict,
+  type Verdict,
+  type VerdictFailureReason,
   type VerificationTask,
   verdictOutcome,
   verdictsDigest,
+  verifyVerdict,
 } from "../protocol";
 import { type RoundConfig, roundConfig } from "./round-config";
 import { taskDeadlineMs } from "./task-deadline";
 
 export type RoundStatus = "running" | "verified" | "rejected" | "inconclusive";
+/** Why a round did not count a verdict: the protocol's own reasons first, then the round's. */
 export type VerdictRefusal =
-  | "malformed"
-  | "bad_signature"
+  | VerdictFailureReason
   | "not_in_committee"
   | "wrong_inference"
   | "inconsistent_outcome"
@@ -180,22 +181,15 @@ export class VerificationRound extends DurableObject<Env> {
       this.sql.exec("update round set refused = ? where id = 1", JSON.stringify(round.refused));
       return { accepted: false, reason, status: round.status };
     };
-    const parsed = Verdict.safeParse(raw);
-    if (!parsed.success) return refuse("malformed");
-    const verdict = parsed.data;
+    const checked = await verifyVerdict(raw);
+    if (!checked.ok) return refuse(checked.reason);
+    const { verdict, signer } = checked;
     if (
       verdict.inferenceId !== round.inferenceId ||
       verdict.receiptDigest !== receiptDigest(round.payload.receipt)
     ) {
       return refuse("wrong_inference");
     }
-    let signer: Address;
-    try {
-      signer = await recoverVerdictSigner(verdict);
-    } catch {
-      return refuse("bad_signature");
-    }
-    if (signer.toLowerCase() !== verdict.verifier.toLowerCase()) return refuse("bad_signature");
     const member = round.committee.find((m) => m.address.toLowerCase() === signer.toLowerCase());
     if (!member) return refuse("not_in_committee");
     // A verdict counts only as what its own checks say, made under the policy its verifier

@@ -1,10 +1,12 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { VerityError } from "../errors";
+import { ProtocolError } from "../protocol/protocol-error";
 
 /**
  * The one place errors become HTTP responses, always in OpenAI's error shape. A `VerityError`
- * is expected and answered as it says; anything else is a bug, logged with its stack and
+ * is expected and answered as it says, a `ProtocolError` is a 400 with its reason as the code;
+ * anything else is a bug, logged with its stack and
  * answered 500 without details.
  */
 export function errorResponse(err: unknown): Response {
@@ -15,6 +17,17 @@ export function errorResponse(err: unknown): Response {
     if (err.status >= 500 && !shed)
       console.error(`${err.code}: ${err.message}`, err.details ?? "", err.cause ?? "");
     return Response.json(err.toJSON(), { status: err.status, headers: err.headers });
+  }
+  // A protocol rule refused something the caller sent: its reason is the code.
+  if (err instanceof ProtocolError) {
+    return errorResponse(
+      new VerityError(err.message, {
+        status: 400,
+        type: "invalid_request_error",
+        code: err.reason,
+        param: err.path,
+      }),
+    );
   }
   if (err instanceof HTTPException) {
     return errorResponse(

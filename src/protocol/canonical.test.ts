@@ -1,7 +1,7 @@
 import { keccak256 } from "viem";
 import { describe, expect, it } from "vitest";
-import { VerityError } from "../errors";
 import { canonicalJson, hashCanonical, JsonString } from "./canonical";
+import { ProtocolError } from "./protocol-error";
 
 describe("canonicalJson", () => {
   it("sorts keys by UTF-16 code units at every level, so an astral emoji sorts before U+FB33", () => {
@@ -70,7 +70,7 @@ describe("canonicalJson", () => {
     ["a lone surrogate in a value", { s: "a\uD800b" }, "s"],
     ["a lone surrogate in a key", { "\uDC00": 1 }, null],
   ];
-  it.each(refused)("refuses %s with a VerityError naming the path", (_, value, param) => {
+  it.each(refused)("refuses %s with a ProtocolError naming the path", (_, value, path) => {
     const error = (() => {
       try {
         canonicalJson(value);
@@ -79,8 +79,8 @@ describe("canonicalJson", () => {
       }
       return null;
     })();
-    expect(error).toBeInstanceOf(VerityError);
-    expect(error).toMatchObject({ status: 400, code: "invalid_json_value", param });
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect(error).toMatchObject({ reason: "invalid_json_value", path });
   });
 
   it("refuses a cycle instead of looping", () => {

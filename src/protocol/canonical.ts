@@ -1,8 +1,8 @@
 import canonicalize from "canonicalize";
 import { type Hex, stringToBytes } from "viem";
 import { z } from "zod";
-import { VerityError } from "../errors";
 import { keccak256 } from "./keccak256";
+import { ProtocolError } from "./protocol-error";
 
 // In a `u` regex a well-formed surrogate pair is one code point, so this only
 // matches a surrogate that has no partner: text that has no UTF-8 encoding.
@@ -17,12 +17,11 @@ export const JsonString = z
   .refine((s) => !LONE_SURROGATE.test(s), "contains a lone surrogate (not valid Unicode)");
 
 const notJson = (message: string, path: readonly (string | number)[]) =>
-  new VerityError(`Cannot canonicalise: ${path.length ? `${path.join(".")} ` : ""}${message}`, {
-    status: 400,
-    type: "invalid_request_error",
-    code: "invalid_json_value",
-    param: path.length ? path.join(".") : null,
-  });
+  new ProtocolError(
+    `Cannot canonicalise: ${path.length ? `${path.join(".")} ` : ""}${message}`,
+    "invalid_json_value",
+    path.length ? path.join(".") : null,
+  );
 
 // canonicalize mirrors JSON.stringify, which silently turns `undefined` into
 // `null` (arrays) or drops it (objects) and calls `toJSON`. A hash must commit
@@ -73,7 +72,7 @@ function assertJson(value: unknown, path: (string | number)[], ancestors: Set<ob
  * code units, no whitespace, numbers as ECMAScript prints them (`1e+21`, `0.1`,
  * `-0` → `0`), strings minimally escaped.
  *
- * @throws VerityError (400, `invalid_json_value`, `param` = path) for anything outside
+ * @throws ProtocolError (`invalid_json_value`, `path` at fault) for anything outside
  * the JSON data model: NaN, ±Infinity, `undefined` (anywhere), bigint, functions,
  * symbols, non-plain objects (Date, Map, class instances), cycles, lone surrogates.
  */

@@ -1,6 +1,5 @@
 import { type Address, type Hex, hashTypedData, type LocalAccount } from "viem";
 import { type ZodError, z } from "zod";
-import { VerityError } from "../errors";
 import { JsonString } from "./canonical";
 import { Bytes32, ChecksumAddress, RECEIPT_DOMAIN, SignatureHex } from "./receipt";
 import { recoverSigner } from "./recover-signer";
@@ -87,46 +86,33 @@ const describe = (error: ZodError) => {
 export async function verifyHeartbeat(signed: unknown): Promise<HeartbeatVerification> {
   const parsed = SignedHeartbeat.safeParse(signed);
   if (!parsed.success) return { ok: false, reason: "malformed", message: describe(parsed.error) };
-  const { heartbeat, signature } = parsed.data;
-  const digest = heartbeatDigest(heartbeat);
-  const recovered = await recoverSigner(digest, signature);
+  const recovered = await recoverHeartbeatSigner(parsed.data.heartbeat, parsed.data.signature);
+  if (!recovered.ok || recovered.signer === recovered.heartbeat.verifier) return recovered;
+  return {
+    ok: false,
+    reason: "signer_mismatch",
+    message: `signature recovers to ${recovered.signer}, not to verifier ${recovered.heartbeat.verifier}`,
+  };
+}
+
+export type HeartbeatRecovery =
+  | { ok: true; signer: Address; digest: Hex; heartbeat: Heartbeat }
+  | { ok: false; reason: Exclude<HeartbeatFailureReason, "signer_mismatch">; message: string };
+
+/**
+ * The address that signed `heartbeat`, after checking its shape. It does not compare it with
+ * `heartbeat.verifier`: the caller does (or uses `verifyHeartbeat`). Never throws.
+ */
+export async function recoverHeartbeatSigner(
+  heartbeat: unknown,
+  signature: unknown,
+): Promise<HeartbeatRecovery> {
+  const parsed = SignedHeartbeat.safeParse({ heartbeat, signature });
+  if (!parsed.success) return { ok: false, reason: "malformed", message: describe(parsed.error) };
+  const digest = heartbeatDigest(parsed.data.heartbeat);
+  const recovered = await recoverSigner(digest, parsed.data.signature);
   if (!recovered.ok) {
     return { ok: false, reason: "bad_signature", message: `signature: ${recovered.message}` };
   }
-  if (recovered.signer !== heartbeat.verifier) {
-    return {
-      ok: false,
-      reason: "signer_mismatch",
-      message: `signature recovers to ${recovered.signer}, not to verifier ${heartbeat.verifier}`,
-    };
-  }
-  return { ok: true, signer: recovered.signer, digest, heartbeat };
-}
-
-/**
- * The address that signed `heartbeat`. It does not compare it with `heartbeat.verifier`: the
- * caller does (or uses `verifyHeartbeat`).
- *
- * @throws VerityError 400 `malformed`, 401 `bad_signature` (not a canonical low-s signature,
- * v 27/28, of any key).
- */
-export async function recoverHeartbeatSigner(
-  heartbeat: Heartbeat,
-  signature: Hex,
-): Promise<Address> {
-  const parsed = SignedHeartbeat.safeParse({ heartbeat, signature });
-  if (!parsed.success) {
-    throw new VerityError(`Heartbeat refused: ${describe(parsed.error)}`, {
-      status: 400,
-      type: "invalid_request_error",
-      code: "malformed",
-    });
-  }
-  const recovered = await recoverSigner(heartbeatDigest(parsed.data.heartbeat), signature);
-  if (recovered.ok) return recovered.signer;
-  throw new VerityError(`Heartbeat refused: signature: ${recovered.message}`, {
-    status: 401,
-    type: "authentication_error",
-    code: "bad_signature",
-  });
+  return { ok: true, signer: recovered.signer, digest, heartbeat: parsed.data.heartbeat };
 }

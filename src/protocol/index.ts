@@ -1,12 +1,14 @@
 export * from "./batch-proposal";
 export * from "./batch-sign-request";
 export { canonicalJson, hashCanonical, JsonString } from "./canonical";
+export * from "./check-round-outcome";
 export * from "./committee";
 // The verification layer's messages (owned with the verification layer).
 export * from "./heartbeat";
 export { InferenceId, inferenceIdTimestamp, newInferenceId } from "./inference-id";
 export * from "./merkle-leaf";
 export * from "./policy";
+export { ProtocolError } from "./protocol-error";
 export {
   Bytes32,
   ChecksumAddress,

@@ -7,7 +7,7 @@ import {
   recoverTypedDataAddress,
 } from "viem";
 import { z } from "zod";
-import { invalidRequest } from "../errors";
+import { ProtocolError } from "./protocol-error";
 import { Bytes32, SignatureHex } from "./receipt";
 
 /** The EIP-712 domain name and version of `VerityLedger`. */
@@ -91,35 +91,42 @@ export async function signBatch(
   return { signer: account.address, signature };
 }
 
+export type BatchSignerRecovery =
+  | { ok: true; signer: Address }
+  | { ok: false; reason: "bad_signature"; message: string };
+
 /**
- * The address that signed `signature` over `batch`, for checking a signature a verifier
- * sent before it is submitted. A signature that does not recover is a 400: it came from
- * outside.
+ * The address that signed `signature` over `batch`, for checking a signature a verifier sent
+ * before it is submitted. Never throws: a signature that is not 0x + 130 lowercase hex, or does
+ * not recover to a key, is `bad_signature`.
  */
 export async function recoverBatchSigner(
   batch: SettlementBatch,
   domain: LedgerDomain,
-  signature: Hex,
-): Promise<Address> {
+  signature: string,
+): Promise<BatchSignerRecovery> {
   if (!SignatureHex.safeParse(signature).success) {
-    throw invalidRequest(
-      "batch signature must be 0x + 130 lowercase hex (r || s || v)",
-      "signature",
-    );
+    return {
+      ok: false,
+      reason: "bad_signature",
+      message: "batch signature must be 0x + 130 lowercase hex (r || s || v)",
+    };
   }
   try {
-    return await recoverTypedDataAddress({
+    const signer = await recoverTypedDataAddress({
       domain,
       types: BATCH_TYPES,
       primaryType: "Batch",
       message: SettlementBatch.parse(batch),
-      signature,
+      signature: signature as Hex,
     });
+    return { ok: true, signer };
   } catch (cause) {
-    throw invalidRequest(
-      `batch signature does not recover to a key: ${String(cause)}`,
-      "signature",
-    );
+    return {
+      ok: false,
+      reason: "bad_signature",
+      message: `batch signature does not recover to a key: ${String(cause)}`,
+    };
   }
 }
 
@@ -127,7 +134,7 @@ export async function recoverBatchSigner(
  * The `signatures` argument of `settleBatch`: sorted by signer address ascending, which is how
  * the ledger checks that signers are distinct.
  *
- * @throws VerityError (400, `duplicate_signer`) if one signer appears twice.
+ * @throws ProtocolError (`duplicate_signer`) if one signer appears twice.
  */
 export function settlementSignatures(signatures: readonly BatchSignature[]): Hex[] {
   const sorted = signatures
@@ -136,10 +143,10 @@ export function settlementSignatures(signatures: readonly BatchSignature[]): Hex
   for (let i = 1; i < sorted.length; i++) {
     const current = sorted[i];
     if (current && current.key === sorted[i - 1]?.key) {
-      throw invalidRequest(
+      throw new ProtocolError(
         `verifier ${getAddress(current.signer)} signed twice`,
-        "signatures",
         "duplicate_signer",
+        "signatures",
       );
     }
   }

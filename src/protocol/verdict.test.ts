@@ -8,7 +8,6 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
-import { VerityError } from "../errors";
 import { hashCanonical } from "./canonical";
 import { RECEIPT_DOMAIN } from "./receipt";
 import {
@@ -219,25 +218,22 @@ describe("verifyVerdict", () => {
 describe("recoverVerdictSigner", () => {
   it("returns the address that signed, even when it is not the named verifier", async () => {
     const forged = await signVerdict(unsigned({ verifier: other.address }), other);
-    expect(await recoverVerdictSigner(await signVerdict(unsigned(), account))).toBe(
-      account.address,
-    );
-    expect(await recoverVerdictSigner({ ...forged, verifier: account.address })).toBe(
-      other.address,
-    );
+    expect(await recoverVerdictSigner(await signVerdict(unsigned(), account))).toMatchObject({
+      ok: true,
+      signer: account.address,
+    });
+    expect(await recoverVerdictSigner({ ...forged, verifier: account.address })).toMatchObject({
+      ok: true,
+      signer: other.address,
+    });
   });
 
-  it("throws a VerityError with the reason as code: 401 bad_signature, 400 checks_digest_mismatch", async () => {
+  it("refuses with the exact reason, never a throw or an HTTP status: bad_signature, checks_digest_mismatch", async () => {
     const verdict: Verdict = await signVerdict(unsigned(), account);
-    const bad = await recoverVerdictSigner({
-      ...verdict,
-      signature: highS(verdict.signature),
-    }).catch((e: unknown) => e);
-    expect(bad).toBeInstanceOf(VerityError);
-    expect(bad).toMatchObject({ status: 401, code: "bad_signature" });
-    const edited = await recoverVerdictSigner({ ...verdict, checks: checks.slice(1) }).catch(
-      (e: unknown) => e,
-    );
-    expect(edited).toMatchObject({ status: 400, code: "checks_digest_mismatch" });
+    const bad = await recoverVerdictSigner({ ...verdict, signature: highS(verdict.signature) });
+    expect(bad).toMatchObject({ ok: false, reason: "bad_signature" });
+    expect(bad).not.toHaveProperty("status");
+    const edited = await recoverVerdictSigner({ ...verdict, checks: checks.slice(1) });
+    expect(edited).toMatchObject({ ok: false, reason: "checks_digest_mismatch" });
   });
 });

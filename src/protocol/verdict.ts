@@ -1,6 +1,5 @@
 import { type Address, type Hex, hashTypedData, type LocalAccount } from "viem";
 import { type ZodError, z } from "zod";
-import { VerityError } from "../errors";
 import { hashCanonical, JsonString } from "./canonical";
 import { InferenceId } from "./inference-id";
 import { Bytes32, ChecksumAddress, RECEIPT_DOMAIN, SignatureHex } from "./receipt";
@@ -140,7 +139,7 @@ export type VerdictVerification =
   | { ok: true; signer: Address; digest: Hex; verdict: Verdict }
   | { ok: false; reason: VerdictFailureReason; message: string };
 
-type Recovery =
+export type VerdictRecovery =
   | { ok: true; signer: Address; digest: Hex; verdict: Verdict }
   | { ok: false; reason: Exclude<VerdictFailureReason, "signer_mismatch">; message: string };
 
@@ -149,7 +148,13 @@ const describe = (error: ZodError) => {
   return `${["verdict", ...(issue?.path ?? []).map(String)].join(".")}: ${issue?.message ?? "invalid"}`;
 };
 
-async function recover(verdict: unknown): Promise<Recovery> {
+/**
+ * The address that signed `verdict`, after checking its shape and that `checksDigest` commits
+ * to its `checks`. It does not compare the signer with `verdict.verifier`: the caller does (or
+ * uses `verifyVerdict`), and also checks that the verifier is a committee member and that
+ * `receiptDigest` and `policyHash` are the expected ones. Never throws.
+ */
+export async function recoverVerdictSigner(verdict: unknown): Promise<VerdictRecovery> {
   const parsed = Verdict.safeParse(verdict);
   if (!parsed.success) return { ok: false, reason: "malformed", message: describe(parsed.error) };
   const v = parsed.data;
@@ -170,32 +175,13 @@ async function recover(verdict: unknown): Promise<Recovery> {
 }
 
 /**
- * The address that signed `verdict`, after checking its shape and that `checksDigest` commits
- * to its `checks`. It does not compare the signer with `verdict.verifier`: the caller does (or
- * uses `verifyVerdict`), and also checks that the verifier is a committee member and that
- * `receiptDigest` and `policyHash` are the expected ones.
- *
- * @throws VerityError 400 `malformed` or `checks_digest_mismatch`, 401 `bad_signature` (not a
- * canonical low-s signature, v 27/28, of any key).
- */
-export async function recoverVerdictSigner(verdict: Verdict): Promise<Address> {
-  const result = await recover(verdict);
-  if (result.ok) return result.signer;
-  throw new VerityError(`Verdict refused: ${result.message}`, {
-    status: result.reason === "bad_signature" ? 401 : 400,
-    type: result.reason === "bad_signature" ? "authentication_error" : "invalid_request_error",
-    code: result.reason,
-  });
-}
-
-/**
  * Checks a verdict's shape, that `checksDigest` commits to its `checks`, and that it is signed
  * by its `verifier`. Never throws: every failure is `{ ok: false, reason }`, as with
  * `verifyReceipt`. Whether the verifier may vote, and on what, is for the caller to judge;
  * it may also compare `outcome` with `verdictOutcome(checks)`.
  */
 export async function verifyVerdict(verdict: unknown): Promise<VerdictVerification> {
-  const result = await recover(verdict);
+  const result = await recoverVerdictSigner(verdict);
   if (!result.ok || result.signer === result.verdict.verifier) return result;
   return {
     ok: false,

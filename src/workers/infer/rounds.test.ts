@@ -148,6 +148,29 @@ describe("the public verdict route costs nothing durable before a verdict checks
     expect(await roundCount()).toBe(before);
   });
 
+  it("names the exact reason: edited checks 400 checks_digest_mismatch, another key 401 signer_mismatch, no key 401 bad_signature", async () => {
+    const before = await roundCount();
+    const stranger = privateKeyToAccount(keccak256(stringToHex("not a registered verifier")));
+    const other = privateKeyToAccount(keccak256(stringToHex("someone else")));
+    const id = newInferenceId();
+    const signed = await verdictBy(stranger, { inferenceId: id, receiptDigest: ZERO }, "valid");
+    const cases = [
+      [
+        { ...signed, checks: signed.checks.map((c) => ({ ...c, reason: "edited" })) },
+        400,
+        "checks_digest_mismatch",
+      ],
+      [{ ...signed, verifier: other.address }, 401, "signer_mismatch"],
+      [{ ...signed, signature: `${signed.signature.slice(0, 130)}00` }, 401, "bad_signature"],
+    ] as const;
+    for (const [body, status, code] of cases) {
+      const res = await post(id, JSON.stringify(body));
+      expect(res.status).toBe(status);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(code);
+    }
+    expect(await roundCount()).toBe(before);
+  });
+
   it("a registered verifier's verdict about an inference that does not exist is 404, with no round", async () => {
     network = await startVerifierNetwork([""]);
     const before = await roundCount();

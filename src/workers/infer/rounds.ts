@@ -6,7 +6,7 @@ import { inferences, settlementRecords } from "../../db/schema";
 import { VerifierRegistry } from "../../db/verifier-registry";
 import { roundConfig } from "../../durable/round-config";
 import type { VerdictRefusal } from "../../durable/verification-round";
-import { notFound, VerityError } from "../../errors";
+import { notFound, refusal } from "../../errors";
 import { InferenceId, verifyVerdict } from "../../protocol";
 import type { GatewayEnv } from "./gateway-env";
 import { chargeVerifier } from "./public-limits";
@@ -113,7 +113,9 @@ export async function roundEvents(c: Context<GatewayEnv>): Promise<Response> {
 /** How each refused verdict is answered: bad input 400, bad credentials 401/403, conflicts 409. */
 const VERDICT_REFUSAL_STATUS = {
   malformed: 400,
+  checks_digest_mismatch: 400,
   bad_signature: 401,
+  signer_mismatch: 401,
   not_in_committee: 403,
   wrong_inference: 409,
   inconsistent_outcome: 409,
@@ -123,11 +125,7 @@ const VERDICT_REFUSAL_STATUS = {
 
 /** The error a refused late verdict is answered with. */
 const verdictRefusal = (reason: VerdictRefusal, message: string) =>
-  new VerityError(`Verdict refused: ${message}`, {
-    status: VERDICT_REFUSAL_STATUS[reason],
-    type: reason === "bad_signature" ? "authentication_error" : "invalid_request_error",
-    code: reason,
-  });
+  refusal(VERDICT_REFUSAL_STATUS[reason], reason, `Verdict refused: ${message}`);
 
 /**
  * `POST /v1/inferences/{id}/verdicts`: a verifier that answers after its task request was cut
@@ -148,13 +146,7 @@ export async function submitVerdict(c: Context<GatewayEnv>): Promise<Response> {
     body = null;
   }
   const checked = await verifyVerdict(body);
-  if (!checked.ok) {
-    const reason =
-      checked.reason === "bad_signature" || checked.reason === "signer_mismatch"
-        ? "bad_signature"
-        : "malformed";
-    throw verdictRefusal(reason, checked.message);
-  }
+  if (!checked.ok) throw verdictRefusal(checked.reason, checked.message);
   chargeVerifier(c, checked.signer);
   if (checked.verdict.inferenceId !== id.data) {
     throw verdictRefusal("wrong_inference", `the verdict is about ${checked.verdict.inferenceId}.`);

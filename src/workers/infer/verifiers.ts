@@ -2,8 +2,8 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { VerifierRegistry } from "../../db/verifier-registry";
 import { roundConfig } from "../../durable/round-config";
-import { VerityError } from "../../errors";
-import { recoverHeartbeatSigner, SignedHeartbeat } from "../../protocol";
+import { refusal, VerityError } from "../../errors";
+import { SignedHeartbeat, verifyHeartbeat } from "../../protocol";
 import type { GatewayEnv } from "./gateway-env";
 import { parseJsonBody } from "./json-body";
 import { chargeVerifier } from "./public-limits";
@@ -19,16 +19,7 @@ const refusedHeartbeats: Record<string, number> = {};
 
 const refuse = (status: 400 | 401 | 403 | 409, reason: string, message: string) => {
   refusedHeartbeats[reason] = (refusedHeartbeats[reason] ?? 0) + 1;
-  return new VerityError(message, {
-    status,
-    type:
-      status === 401
-        ? "authentication_error"
-        : status === 403
-          ? "permission_error"
-          : "invalid_request_error",
-    code: reason,
-  });
+  return refusal(status, reason, message);
 };
 
 /**
@@ -55,14 +46,15 @@ export async function heartbeat(c: Context<GatewayEnv>): Promise<Response> {
       "Heartbeat timestamp is more than 60 s from the coordinator's clock.",
     );
   }
-  const signer = await recoverHeartbeatSigner(signed.heartbeat, signed.signature).catch(() => null);
-  if (!signer || signer.toLowerCase() !== hb.verifier.toLowerCase()) {
+  const checked = await verifyHeartbeat(signed);
+  if (!checked.ok) {
     throw refuse(
       401,
       "bad_signature",
-      "Heartbeat signature does not recover to the named verifier.",
+      `Heartbeat signature does not recover to the named verifier (${checked.reason}).`,
     );
   }
+  const { signer } = checked;
   chargeVerifier(c, signer);
   const url = checkVerifierUrl(
     hb.url,

@@ -1,6 +1,5 @@
 import type { Address } from "viem";
 import type { VerifierEntry } from "../../db/verifier-registry";
-import { VerityError } from "../../errors";
 import { BATCH_PROPOSAL_HEADER, type BatchProposal } from "../../protocol/batch-proposal";
 import { BatchCoSignature, type BatchSignRequest } from "../../protocol/batch-sign-request";
 import {
@@ -84,13 +83,9 @@ export async function collectCosignatures(options: CollectOptions): Promise<Cosi
     } catch {
       return `${verifier.address} answered with something that is not a co-signature`;
     }
-    let signer: Address;
-    try {
-      signer = await recoverBatchSigner(options.batch, options.domain, answer.signature);
-    } catch (error) {
-      if (!(error instanceof VerityError)) throw error;
-      return `${verifier.address} sent a signature that does not recover`;
-    }
+    const recovered = await recoverBatchSigner(options.batch, options.domain, answer.signature);
+    if (!recovered.ok) return `${verifier.address} sent a signature that does not recover`;
+    const { signer } = recovered;
     if (signer !== answer.signer) {
       return `${verifier.address} names ${answer.signer} but its signature is by ${signer}`;
     }

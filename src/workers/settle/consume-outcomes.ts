@@ -4,8 +4,8 @@ import {
   settlementRecordOf,
   storeSettlementRecords,
 } from "../../db/settlement-records";
-import { receiptDigest } from "../../protocol/receipt";
-import { RoundOutcome, verdictsDigest } from "../../protocol/round-outcome";
+import { checkOutcomeDigests } from "../../protocol/check-round-outcome";
+import { RoundOutcome } from "../../protocol/round-outcome";
 
 /** The queue decided rounds arrive on, and where messages go after `max_retries`. */
 export const OUTCOMES_QUEUE = "verified-inferences";
@@ -25,7 +25,7 @@ export interface ConsumeSummary {
 
 /**
  * Why `body` cannot be settled, or null if it can: it must be a `RoundOutcome` whose digests
- * match what they commit to and whose fields make a leaf. Anything else would make every
+ * match what they commit to (`checkOutcomeDigests`) and whose fields make a leaf. Anything else would make every
  * co-signer refuse the batch it landed in.
  */
 export function outcomeProblem(body: unknown): string | null {
@@ -38,15 +38,8 @@ export function outcomeProblem(body: unknown): string | null {
     return `not a RoundOutcome (${issues.join("; ")}${more > 0 ? `; and ${more} more` : ""})`;
   }
   const outcome = parsed.data;
-  if (outcome.receipt.inferenceId !== outcome.inferenceId) {
-    return `the receipt is for inference ${outcome.receipt.inferenceId}, not ${outcome.inferenceId}`;
-  }
-  if (receiptDigest(outcome.receipt) !== outcome.receiptDigest) {
-    return "receiptDigest is not the receipt's digest";
-  }
-  if (verdictsDigest(outcome.verdicts) !== outcome.verdictsDigest) {
-    return "verdictsDigest does not commit to the verdicts";
-  }
+  const digests = checkOutcomeDigests(outcome);
+  if (digests) return `${digests.reason}: ${digests.message}`;
   try {
     settlementRecordOf(outcome);
   } catch (error) {

@@ -1,5 +1,6 @@
 import type { Address } from "viem";
 import type { RoundOutcome } from "../../protocol";
+import { registeredAgreeing } from "../../protocol/check-round-outcome";
 
 export type OutcomeQuorum =
   | { ok: true }
@@ -17,12 +18,7 @@ export async function outcomeQuorum(
   threshold: number,
   isRegistered: (verifier: Address) => Promise<boolean>,
 ): Promise<OutcomeQuorum> {
-  const vote = outcome.outcome === "verified" ? "valid" : "invalid";
-  const agreeing = new Set(
-    outcome.verdicts.filter((v) => v.outcome === vote).map((v) => v.verifier.toLowerCase()),
-  );
-  let registered = 0;
-  for (const verifier of agreeing) if (await isRegistered(verifier as Address)) registered++;
+  const registered = (await registeredAgreeing(outcome, isRegistered)).length;
   const needed = Math.max(threshold, outcome.quorum);
   if (registered >= needed) return { ok: true };
   return {

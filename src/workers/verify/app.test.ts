@@ -127,7 +127,10 @@ describe("POST /v1/tasks", () => {
       status: "pass",
       reason: "embeddings_matched",
     });
-    expect(await recoverVerdictSigner(verdict)).toBe(verifierAddress);
+    expect(await recoverVerdictSigner(verdict)).toMatchObject({
+      ok: true,
+      signer: verifierAddress,
+    });
   });
 
   it("a tampered chat response, signed by the node as if real, is caught by re-execution: invalid", async () => {

@@ -1,4 +1,4 @@
-import { VerityError } from "../../errors";
+import { refusal, type VerityError } from "../../errors";
 
 /** Why a co-signing request was refused; each is counted. */
 export const BATCH_REFUSALS = [
@@ -67,17 +67,5 @@ export function batchRefusal(
   param: string | null = null,
   cause?: unknown,
 ): VerityError {
-  const status = STATUS[reason];
-  return new VerityError(message, {
-    status,
-    type:
-      status === 503
-        ? "service_unavailable"
-        : status === 401 || status === 403
-          ? "authentication_error"
-          : "invalid_request_error",
-    code: reason,
-    param,
-    cause,
-  });
+  return refusal(STATUS[reason], reason, message, { param, cause });
 }

@@ -1,9 +1,10 @@
+import type { Address } from "viem";
 import type { BatchCoSignature, BatchSignRequest } from "../../protocol/batch-sign-request";
 import { settlementBatchFromJson } from "../../protocol/batch-sign-request";
+import { checkRoundOutcome } from "../../protocol/check-round-outcome";
 import { batchDigest, signBatch } from "../../protocol/settlement-batch";
 import { batchRefusal } from "./batch-refusal";
 import { batchRoot } from "./batch-root";
-import { checkOutcome } from "./check-outcome";
 import { readVerifierRegistry } from "./read-verifier-registry";
 import type { SettlementConfig } from "./settlement-config";
 import type { SigningLedger } from "./signing-ledger";
@@ -12,7 +13,7 @@ import type { VerifierConfig } from "./verifier-config";
 /**
  * Signs a settlement batch only after checking all of it: it is for this verifier's chain and
  * ledger, `count` is the number of outcomes, no inference appears twice, the outcomes' leaves
- * make `root`, and every outcome holds (`checkOutcome`) against the on-chain registry, with
+ * make `root`, and every outcome holds (`checkRoundOutcome`) against the on-chain registry, with
  * quorum `max(threshold(), MIN_QUORUM)`, and no record of it is in another batch this verifier
  * co-signed (`ledger`).
  *
@@ -74,12 +75,18 @@ export async function coSignBatch(
     registry.threshold > BigInt(Number.MAX_SAFE_INTEGER)
       ? Number.MAX_SAFE_INTEGER
       : Number(registry.threshold);
-  const context = {
+  const options = {
     trustedNodes: config.policy.receiptIntegrity.inferenceNodes,
-    registered: registry.verifiers,
+    isRegistered: (verifier: Address) => registry.verifiers.has(verifier),
     quorum: Math.max(threshold, settlement.minQuorum),
   };
-  for (const [i, outcome] of outcomes.entries()) await checkOutcome(outcome, i, context);
+  for (const [i, outcome] of outcomes.entries()) {
+    const checked = await checkRoundOutcome(outcome, options);
+    if (!checked.ok) {
+      const param = checked.path ? `outcomes.${i}.${checked.path}` : `outcomes.${i}`;
+      throw batchRefusal(checked.reason, checked.message, param);
+    }
+  }
 
   // Only a batch that checked out binds its records, and only then is it signed.
   const claimed = await ledger.claim({

@@ -55,7 +55,10 @@ describe("heartbeats", () => {
     expect(result.ok).toBe(true);
     expect(urls).toEqual(["http://coordinator.test/v1/verifiers/heartbeat"]);
     const signed = SignedHeartbeat.parse(bodies[0]);
-    expect(await recoverHeartbeatSigner(signed.heartbeat, signed.signature)).toBe(verifierAddress);
+    expect(await recoverHeartbeatSigner(signed.heartbeat, signed.signature)).toMatchObject({
+      ok: true,
+      signer: verifierAddress,
+    });
     expect(await verifyHeartbeat(bodies[0])).toMatchObject({ ok: true, signer: verifierAddress });
     const health = (await (
       await worker.fetch(

@@ -1,4 +1,4 @@
-import { VerityError } from "../../errors";
+import { refusal, type VerityError } from "../../errors";
 import type { TaskRefusal } from "./verifier-counters";
 
 const STATUS = {
@@ -27,17 +27,7 @@ export function taskRefusal(
   param: string | null = null,
 ): VerityError {
   const status = STATUS[reason];
-  return new VerityError(message, {
-    status,
-    type:
-      status === 401
-        ? "authentication_error"
-        : status === 403
-          ? "permission_error"
-          : status === 503
-            ? "service_unavailable"
-            : "invalid_request_error",
-    code: reason,
+  return refusal(status, reason, message, {
     param,
     ...(status === 503 ? { headers: { "retry-after": "1" } } : {}),
   });
