@@ -1,4 +1,5 @@
 export * from "./batch-proposal";
+export { batchRoot } from "./batch-root";
 export * from "./batch-sign-request";
 export { canonicalJson, hashCanonical, JsonString } from "./canonical";
 export * from "./check-round-outcome";

@@ -1,10 +1,10 @@
 import type { Address } from "viem";
+import { batchRoot } from "../../protocol/batch-root";
 import type { BatchCoSignature, BatchSignRequest } from "../../protocol/batch-sign-request";
 import { settlementBatchFromJson } from "../../protocol/batch-sign-request";
 import { checkRoundOutcome } from "../../protocol/check-round-outcome";
 import { batchDigest, signBatch } from "../../protocol/settlement-batch";
 import { batchRefusal } from "./batch-refusal";
-import { batchRoot } from "./batch-root";
 import { readVerifierRegistry } from "./read-verifier-registry";
 import type { SettlementConfig } from "./settlement-config";
 import type { SigningLedger } from "./signing-ledger";

@@ -1,8 +1,25 @@
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { keccak256, stringToHex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
-import { LEAF_TYPES, leafFromOutcome, leafTuple, type RoundOutcome } from "../../protocol";
+import { decidedRound } from "../../test/fixtures/decided-round";
 import { batchRoot } from "./batch-root";
-import { roundOutcomes } from "./test-batch";
+import { LEAF_TYPES, leafTuple } from "./merkle-leaf";
+import { leafFromOutcome, type RoundOutcome } from "./round-outcome";
+
+const node = privateKeyToAccount(keccak256(stringToHex("batch root test node")));
+const voter = privateKeyToAccount(keccak256(stringToHex("batch root test voter")));
+/** `count` decided rounds, each with a verdict of its own, so that no two share a digest. */
+const roundOutcomes = (count: number, { outcome = "verified" as RoundOutcome["outcome"] } = {}) =>
+  Promise.all(
+    Array.from({ length: count }, () =>
+      decidedRound({
+        node,
+        outcome,
+        votes: [[voter, outcome === "verified" ? "valid" : "invalid"]],
+      }),
+    ),
+  );
 
 const settlerTree = (outcomes: readonly RoundOutcome[]) =>
   StandardMerkleTree.of(

@@ -1,7 +1,7 @@
 import type { Hex } from "viem";
-import { leafHash } from "../../protocol/merkle-leaf";
-import { buildMerkleTree } from "../../protocol/merkle-tree";
-import { leafFromOutcome, type RoundOutcome } from "../../protocol/round-outcome";
+import { leafHash } from "./merkle-leaf";
+import { buildMerkleTree } from "./merkle-tree";
+import { leafFromOutcome, type RoundOutcome } from "./round-outcome";
 
 /**
  * The root of `StandardMerkleTree.of(outcomes.map((o) => leafTuple(leafFromOutcome(o))),
