@@ -5,14 +5,14 @@
  */
 export class ProtocolError extends Error {
   override readonly name = "ProtocolError";
+  /** Machine-readable: `invalid_json_value`, `duplicate_signer`. */
+  readonly reason: string;
+  /** The field at fault, as a dotted path, or null for the value as a whole. */
+  readonly path: string | null;
 
-  constructor(
-    message: string,
-    /** Machine-readable: `invalid_json_value`, `duplicate_signer`. */
-    readonly reason: string,
-    /** The field at fault, as a dotted path, or null for the value as a whole. */
-    readonly path: string | null = null,
-  ) {
+  constructor(message: string, reason: string, path: string | null = null) {
     super(message);
+    this.reason = reason;
+    this.path = path;
   }
 }
