@@ -329,11 +329,16 @@ describe("Settler", () => {
     expect(pending?.reason).toContain("did not answer");
     expect(pending?.reason).toMatch(/names 0x[0-9a-fA-F]{40} but its signature is by/);
 
-    // Retried next tick; records arriving meanwhile wait rather than overtake it.
+    // Retried next tick. Records arriving meanwhile go into a batch of their own (unsigned too,
+    // with the same verifiers away); with MAX_UNSIGNED_BATCHES open, no more are built.
     const later = await queued(["verified"]);
     const second = await tick();
-    expect(second.built).toEqual([]);
-    expect(second.waiting.map((w) => w.batchId)).toEqual([batchId]);
+    expect(second.built).toEqual([batchId + 1]);
+    expect(second.waiting.map((w) => w.batchId)).toEqual([batchId, batchId + 1]);
+    const more = await queued(["verified"]);
+    const third = await tick();
+    expect(third.built).toEqual([]);
+    expect(third.waiting.map((w) => w.batchId)).toEqual([batchId, batchId + 1]);
     expect(await chain.getTransactionCount({ address: settlerAccount.address })).toBe(nonceBefore);
     expect(
       await chain.readContract({
@@ -349,14 +354,57 @@ describe("Settler", () => {
     ).json()) as SettlerStatus;
     expect(view.open).toEqual([
       expect.objectContaining({ batchId, status: "pending", reason: pending?.reason }),
+      expect.objectContaining({ batchId: batchId + 1, status: "pending" }),
     ]);
-    expect(view.unbatched).toBe(later.length);
+    expect(view.unbatched).toBe(more.length);
 
     network.setMode(1, "");
     network.setMode(2, "");
     await settleAll();
-    expect(await settledCount(batchId)).toBe(1);
-    expect((await batchRow(batchId))?.status).toBe("confirmed");
+    for (const id of [batchId, batchId + 1]) {
+      expect(await settledCount(id)).toBe(1);
+      expect((await batchRow(id))?.status).toBe("confirmed");
+    }
+    for (const record of (await standing([...later, ...more])).values()) {
+      expect(record.batch_status).toBe("confirmed");
+    }
+  });
+
+  it("a batch the co-signers refuse for one of its records holds up no other: the records after it settle", async () => {
+    // A record whose receipt is signed by a node no verifier trusts: every co-signer refuses
+    // the batch it is in (unknown_node), whatever the rest of the batch holds.
+    const untrusted = privateKeyToAccount(keccak256(stringToHex("a node no verifier trusts")));
+    const refused = await decidedRoundFixture({
+      node: untrusted,
+      votes: verifierAccounts.map((account) => [account, "valid"]),
+    });
+    await storeInference(refused, apiKeyId);
+    expect((await deliver([refused])).explicitAcks).toHaveLength(1);
+    const first = await tick();
+    const stuck = first.built[0] as number;
+    expect(first.waiting).toEqual([
+      { batchId: stuck, reason: expect.stringMatching(/^too few co-signatures: 0 of 2/) },
+    ]);
+
+    const later = await queued(["verified", "rejected"]);
+    const second = await tick();
+    expect(second.built).toEqual([stuck + 1]);
+    expect(second.submitted).toEqual([stuck + 1]);
+    await mine(CONFIRMATIONS);
+    const third = await tick();
+    expect(third.confirmed).toEqual([stuck + 1]);
+    for (const record of (await standing(later)).values()) {
+      expect(record).toMatchObject({ batch_id: stuck + 1, batch_status: "confirmed" });
+    }
+    expect(await batchRow(stuck)).toMatchObject({ status: "pending", tx_hash: null });
+
+    // Leave the settler idle for the next test: this record can never settle here.
+    const row = await batchRow(stuck);
+    await env.DB.batch([
+      env.DB.prepare("delete from settlement_records where batch = ?").bind(row?.id),
+      env.DB.prepare("delete from settlement_tree_nodes where batch = ?").bind(row?.id),
+      env.DB.prepare("delete from settlement_batches where id = ?").bind(row?.id),
+    ]);
   });
 });
 

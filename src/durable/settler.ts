@@ -108,10 +108,22 @@ const SIGNATURE_ERRORS = new Set([
 ]);
 const ZERO_ROOT = `0x${"0".repeat(64)}`;
 
-type Step = "submitted" | "waiting" | "confirmed" | "blocked";
+type Step = "submitted" | "waiting" | "confirmed" | "blocked" | "unsigned";
 
 /** A batch that cannot move on this tick; the tick goes on with other work where it can. */
 class Blocked extends Error {}
+
+/**
+ * A batch too few verifiers co-signed. That is the batch's own trouble (a record the co-signers
+ * refuse, or verifiers away), so it waits alone: the batches after it go ahead.
+ */
+class Unsigned extends Blocked {}
+
+/**
+ * Unsigned batches held open at once before no more are built: while every verifier is away,
+ * records wait unbatched rather than pile into batches nobody signs.
+ */
+const MAX_UNSIGNED_BATCHES = 2;
 
 /**
  * Settles stored round outcomes on the ledger, one instance per signing key (`getByName(address)`
@@ -294,7 +306,7 @@ export class Settler extends DurableObject<SettleEnv> {
       } catch (error) {
         if (error instanceof Blocked) {
           result.waiting.push({ batchId: batch.batchId, reason: error.message });
-          return "blocked";
+          return error instanceof Unsigned ? "unsigned" : "blocked";
         }
         // Keep the cause visible on the batch, then stop: the chain or D1 is failing.
         await updateBatch(d1, batch.id, { reason: shortMessage(error) }, Date.now()).catch(
@@ -304,12 +316,17 @@ export class Settler extends DurableObject<SettleEnv> {
       }
     };
 
-    // A batch that cannot be signed keeps later pending ones (and new ones) from being sent
-    // ahead of it; submitted ones are still followed up.
+    // A batch blocked by the chain or the lease stops the pending ones after it (submitted ones
+    // are still followed up); an unsigned batch stops nothing but itself, up to a bound.
     let blocked = false;
+    let unsigned = 0;
+    const took = (outcome: Step) => {
+      if (outcome === "blocked") blocked = true;
+      if (outcome === "unsigned") unsigned++;
+    };
     for (const batch of await openBatches(d1, scope)) {
       if (blocked && batch.status === "pending") continue;
-      if ((await step(batch)) === "blocked") blocked = true;
+      took(await step(batch));
     }
     // A record whose verdicts no longer make a quorum of registered verifiers would make every
     // co-signer refuse its batch: it is set aside instead, and checked again each tick.
@@ -320,7 +337,11 @@ export class Settler extends DurableObject<SettleEnv> {
     }
     await restoreRecords(d1, back);
     result.restored.push(...back);
-    for (let built = 0; !blocked && built < MAX_NEW_BATCHES_PER_TICK; built++) {
+    for (
+      let built = 0;
+      !blocked && unsigned < MAX_UNSIGNED_BATCHES && built < MAX_NEW_BATCHES_PER_TICK;
+      built++
+    ) {
       this.checkLease(token);
       const candidates = await unbatchedRecords(d1, config.batchSize);
       if (candidates.length === 0) break;
@@ -340,7 +361,7 @@ export class Settler extends DurableObject<SettleEnv> {
       const batchId = await nextBatchId(d1, scope);
       const batch = await createSettlementBatch(d1, scope, batchId, records, tree, Date.now());
       result.built.push(batch.batchId);
-      if ((await step(batch)) === "blocked") blocked = true;
+      took(await step(batch));
     }
   }
 
@@ -589,7 +610,7 @@ export class Settler extends DurableObject<SettleEnv> {
       if (!reloaded) throw new Error(`batch ${current.batchId} vanished`);
       current = reloaded;
     }
-    throw new Blocked(current.reason ?? `batch ${current.batchId} could not be submitted`);
+    throw new Unsigned(current.reason ?? `batch ${current.batchId} could not be submitted`);
   }
 
   /** Collects co-signatures and stores them on the batch; too few leaves it pending, reason stored. */
@@ -632,7 +653,7 @@ export class Settler extends DurableObject<SettleEnv> {
       const reason = `too few co-signatures: ${signatures.length} of ${quorum}${refusals.length ? ` (${refusals.join("; ")})` : " (no active verifiers)"}`;
       console.warn(`batch ${batch.batchId} stays pending: ${reason}`);
       await updateBatch(d1, batch.id, { status: "pending", reason }, Date.now());
-      throw new Blocked(reason);
+      throw new Unsigned(reason);
     }
     await updateBatch(d1, batch.id, { signatures, reason: null }, Date.now());
     return signatures;
