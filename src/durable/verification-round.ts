@@ -15,6 +15,8 @@ import {
   rankVerifiers,
   receiptDigest,
   signTask,
+  signTaskEnvelope,
+  TASK_ENVELOPE_HEADER,
   type Verdict,
   type VerdictFailureReason,
   type VerificationTask,
@@ -373,10 +375,11 @@ export class VerificationRound extends DurableObject<Env> {
         };
         this.sentHere.add(member.address.toLowerCase());
         const body = JSON.stringify(await signTask(task, coordinator));
+        const envelope = await signTaskEnvelope(body, member.address, task.issuedAt, coordinator);
         try {
           const res = await fetch(new URL("/v1/tasks", member.url), {
             method: "POST",
-            headers: { "content-type": "application/json" },
+            headers: { "content-type": "application/json", [TASK_ENVELOPE_HEADER]: envelope },
             body,
             signal: AbortSignal.timeout(Math.max(1, round.deadline - Date.now())),
           });

@@ -37,6 +37,7 @@ export {
 } from "./response";
 export * from "./round-outcome";
 export * from "./settlement-batch";
+export * from "./task-envelope";
 export * from "./verdict";
 export * from "./verification-task";
 export {

@@ -6,6 +6,7 @@ import {
   policyHash,
   receiptDigest,
   recoverVerdictSigner,
+  signTaskEnvelope,
   type Verdict,
   verifyVerdict,
 } from "../../protocol";
@@ -332,6 +333,57 @@ describe("POST /v1/tasks", () => {
       expect(await refused(app, { task })).toMatchObject({
         status: 401,
         error: { code: "unsigned_task", type: "authentication_error", param: "signature" },
+      });
+    });
+
+    describe("the envelope, checked before the body is read", () => {
+      const envelopeOf = (
+        body: string,
+        options: { by?: typeof strangerAccount; verifier?: `0x${string}`; issuedAt?: number } = {},
+      ) =>
+        signTaskEnvelope(
+          body,
+          options.verifier ?? verifierAddress,
+          options.issuedAt ?? Date.now(),
+          options.by ?? coordinatorAccount,
+        );
+      // Not JSON at all: a verifier that parsed before checking would answer 400 malformed.
+      const garbage = `{${"x".repeat(1024 * 1024)}`;
+
+      it("none at all is 401 unsigned_task, and the body is never parsed", async () => {
+        const res = await postTask(createVerifierApp(), garbage, {}, {}, null);
+        expect(res.status).toBe(401);
+        expect(await res.json()).toMatchObject({ error: { code: "unsigned_task" } });
+      });
+
+      it("one by another key is 403 wrong_coordinator, one not a signature 401 bad_signature", async () => {
+        const stranger = await envelopeOf(garbage, { by: strangerAccount });
+        const forged = await postTask(createVerifierApp(), garbage, {}, {}, stranger);
+        expect(forged.status).toBe(403);
+        expect(await forged.json()).toMatchObject({ error: { code: "wrong_coordinator" } });
+        const v0 = JSON.parse(await envelopeOf(garbage)) as { signature: string };
+        v0.signature = `${v0.signature.slice(0, 130)}00`;
+        const bad = await postTask(createVerifierApp(), garbage, {}, {}, JSON.stringify(v0));
+        expect(bad.status).toBe(401);
+        expect(await bad.json()).toMatchObject({ error: { code: "bad_signature" } });
+      });
+
+      it("one for another verifier is 403 wrong_verifier, an old one 409 stale", async () => {
+        const other = await envelopeOf(garbage, { verifier: strangerAccount.address });
+        const elsewhere = await postTask(createVerifierApp(), garbage, {}, {}, other);
+        expect(elsewhere.status).toBe(403);
+        expect(await elsewhere.json()).toMatchObject({ error: { code: "wrong_verifier" } });
+        const old = await envelopeOf(garbage, { issuedAt: Date.now() - 10 * 60 * 1000 });
+        const stale = await postTask(createVerifierApp(), garbage, {}, {}, old);
+        expect(stale.status).toBe(409);
+        expect(await stale.json()).toMatchObject({ error: { code: "stale" } });
+      });
+
+      it("a body other than the one it signed is 400 payload_mismatch, before it is parsed", async () => {
+        const signed = JSON.stringify(await taskFor(await chatInference()));
+        const res = await postTask(createVerifierApp(), garbage, {}, {}, await envelopeOf(signed));
+        expect(res.status).toBe(400);
+        expect(await res.json()).toMatchObject({ error: { code: "payload_mismatch" } });
       });
     });
 

@@ -5,6 +5,11 @@ import { notFound, VerityError } from "../../errors";
 import { errorResponse } from "../../http/error-response";
 import { BATCH_PROPOSAL_HEADER, checkBatchProposal } from "../../protocol/batch-proposal";
 import type { SettlementBatchJson } from "../../protocol/batch-sign-request";
+import {
+  checkTaskEnvelope,
+  TASK_ENVELOPE_HEADER,
+  type TaskEnvelope,
+} from "../../protocol/task-envelope";
 import { taskDigest, verifyTask } from "../../protocol/verification-task";
 import { batchRefusal, isBatchRefusal } from "./batch-refusal";
 import { coSignBatch } from "./co-sign-batch";
@@ -25,6 +30,8 @@ export interface VerifierHonoEnv {
   Variables: {
     /** The batch the registered settler proposed, checked before the body is read. */
     proposal: SettlementBatchJson;
+    /** The coordinator's envelope of a task, checked before the body is read. */
+    envelope: TaskEnvelope;
   };
 }
 
@@ -98,6 +105,20 @@ export function createVerifierApp(options: { maxConcurrentTasks?: number } = {})
 
   app.post(
     "/v1/tasks",
+    // Who sends comes first: a task without the coordinator's envelope costs one signature
+    // recovery, and its body is never read.
+    async (c, next) => {
+      const config = verifierConfig(c.env);
+      const checked = await checkTaskEnvelope(c.req.header(TASK_ENVELOPE_HEADER), {
+        coordinator: config.coordinator,
+        self: config.account.address,
+        now: Date.now(),
+        maxAgeMs: config.taskMaxAgeMs,
+      });
+      if (!checked.ok) throw taskRefusal(checked.reason, checked.message);
+      c.set("envelope", checked.envelope);
+      await next();
+    },
     bodyLimit({
       maxSize: MAX_TASK_BYTES,
       onError: () => {
@@ -106,7 +127,7 @@ export function createVerifierApp(options: { maxConcurrentTasks?: number } = {})
     }),
     async (c) => {
       const config = verifierConfig(c.env);
-      const signed = await readSignedTask(c);
+      const signed = await readSignedTask(c, c.get("envelope"));
       const accepted = await verifyTask(signed, {
         coordinator: config.coordinator,
         self: config.account.address,

@@ -1,13 +1,15 @@
 import type { Context } from "hono";
+import { type TaskEnvelope, taskBodyHash } from "../../protocol/task-envelope";
 import { type SignedTask, SignedTask as SignedTaskSchema } from "../../protocol/verification-task";
 import { taskRefusal } from "./task-refusal";
 
 /**
  * Reads and validates the body of `POST /v1/tasks`: 415 `unsupported_media_type` unless JSON,
- * 400 `malformed` for bad JSON or a body that is not a `SignedTask` (with the field at fault as
- * `param`), 401 `unsigned_task` for a task without a signature.
+ * 400 `payload_mismatch` for bytes other than the ones `envelope` signed (checked before they
+ * are parsed), 400 `malformed` for bad JSON or a body that is not a `SignedTask` (with the field
+ * at fault as `param`), 401 `unsigned_task` for a task without a signature.
  */
-export async function readSignedTask(c: Context): Promise<SignedTask> {
+export async function readSignedTask(c: Context, envelope: TaskEnvelope): Promise<SignedTask> {
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/json\b/i.test(type)) {
     throw taskRefusal(
@@ -15,9 +17,16 @@ export async function readSignedTask(c: Context): Promise<SignedTask> {
       `Unsupported content type '${type || "(none)"}'. Send the task as JSON with 'Content-Type: application/json'.`,
     );
   }
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  if (taskBodyHash(bytes) !== envelope.bodyHash) {
+    throw taskRefusal(
+      "payload_mismatch",
+      "The body is not the one the coordinator's envelope signed.",
+    );
+  }
   let body: unknown;
   try {
-    body = await c.req.json();
+    body = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     throw taskRefusal("malformed", "The body is not valid JSON.");
   }

@@ -13,6 +13,7 @@ import {
   requestHash,
 } from "../../protocol/request";
 import { type ResponseContent, responseHash } from "../../protocol/response";
+import { signTaskEnvelope, TASK_ENVELOPE_HEADER } from "../../protocol/task-envelope";
 import {
   type SignedTask,
   signTask,
@@ -143,21 +144,28 @@ export async function taskFor(
   return signTask(task, options.coordinator ?? coordinatorAccount);
 }
 
-/** Posts a body to `/v1/tasks` of `app`, with `env` overrides. */
-export function postTask(
+/**
+ * Posts a body to `/v1/tasks` of `app`, with `env` overrides, in the configured coordinator's
+ * envelope for this verifier (as the coordinator sends every task) unless `envelope` is given:
+ * a header value, or null for none.
+ */
+export async function postTask(
   app: ReturnType<typeof createVerifierApp>,
   body: unknown,
   overrides: Partial<VerifyEnv> = {},
   init: RequestInit = {},
+  envelope?: string | null,
 ) {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  const header =
+    envelope === undefined
+      ? await signTaskEnvelope(text, verifierAddress, Date.now(), coordinatorAccount)
+      : envelope;
+  const headers = new Headers(init.headers ?? { "content-type": "application/json" });
+  if (header !== null) headers.set(TASK_ENVELOPE_HEADER, header);
   return app.request(
     "/v1/tasks",
-    {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: typeof body === "string" ? body : JSON.stringify(body),
-      ...init,
-    },
+    { method: "POST", body: text, ...init, headers },
     { ...verifierEnv, ...overrides },
   );
 }
