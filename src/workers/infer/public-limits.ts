@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { VerityError } from "../../errors";
+import { MinuteCounter } from "../../http/minute-counter";
 import type { GatewayEnv } from "./gateway-env";
-import { MinuteCounter } from "./minute-counter";
 
 export interface PublicLimitOptions {
   /** Requests per minute per client IP on the routes that take no API key. */

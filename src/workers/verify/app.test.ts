@@ -379,6 +379,29 @@ describe("POST /v1/tasks", () => {
         expect(await stale.json()).toMatchObject({ error: { code: "stale" } });
       });
 
+      it("an IP refused too often this minute is answered 429 before any signature is checked; other IPs are not", async () => {
+        const app = createVerifierApp({ maxRefusalsPerIp: 3 });
+        const from = (ip: string) => ({
+          headers: { "content-type": "application/json", "cf-connecting-ip": ip },
+        });
+        for (let i = 0; i < 3; i++) {
+          expect((await postTask(app, garbage, {}, from("203.0.113.9"), null)).status).toBe(401);
+        }
+        const limited = await postTask(app, garbage, {}, from("203.0.113.9"), null);
+        expect(limited.status).toBe(429);
+        expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+        expect(await limited.json()).toMatchObject({ error: { code: "rate_limit_exceeded" } });
+        const cosign = await app.request(
+          "/v1/batches/sign",
+          { method: "POST", body: "{}", ...from("203.0.113.9") },
+          verifierEnv,
+        );
+        expect(cosign.status).toBe(429);
+        // The coordinator signs every task: its own IP is never counted.
+        const task = await taskFor(await chatInference());
+        expect((await postTask(app, task, {}, from("198.51.100.7"))).status).toBe(200);
+      });
+
       it("a body other than the one it signed is 400 payload_mismatch, before it is parsed", async () => {
         const signed = JSON.stringify(await taskFor(await chatInference()));
         const res = await postTask(createVerifierApp(), garbage, {}, {}, await envelopeOf(signed));

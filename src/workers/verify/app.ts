@@ -1,8 +1,10 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
 import { methodNotAllowed } from "hono/method-not-allowed";
-import { notFound, VerityError } from "../../errors";
+import { notFound, refusal, VerityError } from "../../errors";
 import { errorResponse } from "../../http/error-response";
+import { MinuteCounter } from "../../http/minute-counter";
 import { BATCH_PROPOSAL_HEADER, checkBatchProposal } from "../../protocol/batch-proposal";
 import type { SettlementBatchJson } from "../../protocol/batch-sign-request";
 import {
@@ -44,6 +46,13 @@ export const MAX_TASK_BYTES = 16 * 1024 * 1024;
  */
 export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
 
+/**
+ * Unauthenticated requests (no valid task envelope or batch proposal) refused per client IP per
+ * minute; past it, that IP is answered 429 before any signature is checked. The coordinator and
+ * the settler sign every request, so they are never counted.
+ */
+export const MAX_REFUSALS_PER_IP = 60;
+
 /** Tasks judged at once per isolate; past this a task is answered 503 `overloaded`. */
 export const MAX_CONCURRENT_TASKS = 8;
 /** How long the `silent` fault holds a task open before giving up (the client is long gone). */
@@ -54,8 +63,26 @@ export const SILENT_HOLD_MS = 10 * 60 * 1000;
  * Each app counts its own refusals, verdicts and co-signed batches, so tests (and a
  * coordinator's tests) can run several in one isolate.
  */
-export function createVerifierApp(options: { maxConcurrentTasks?: number } = {}) {
+export function createVerifierApp(
+  options: { maxConcurrentTasks?: number; maxRefusalsPerIp?: number } = {},
+) {
   const counters = new VerifierCounters();
+  const refusalsByIp = new MinuteCounter(options.maxRefusalsPerIp ?? MAX_REFUSALS_PER_IP);
+  const ipOf = (c: Context) => c.req.header("cf-connecting-ip") ?? "unknown";
+  /** Refuses an IP that was refused too often this minute, before anything else is done. */
+  const unlessRefusedTooOften = createMiddleware(async (c, next) => {
+    const ip = ipOf(c);
+    const allowed = refusalsByIp.check(ip);
+    if (!allowed.allowed) {
+      throw refusal(
+        429,
+        "rate_limit_exceeded",
+        `IP ${ip} sent ${refusalsByIp.limit} unauthenticated requests this minute. Retry in ${allowed.retryAfterSeconds}s.`,
+        { headers: { "retry-after": String(allowed.retryAfterSeconds) } },
+      );
+    }
+    await next();
+  });
   const maxConcurrentTasks = options.maxConcurrentTasks ?? MAX_CONCURRENT_TASKS;
   let judging = 0;
   const app = new Hono<VerifierHonoEnv>();
@@ -105,6 +132,7 @@ export function createVerifierApp(options: { maxConcurrentTasks?: number } = {})
 
   app.post(
     "/v1/tasks",
+    unlessRefusedTooOften,
     // Who sends comes first: a task without the coordinator's envelope costs one signature
     // recovery, and its body is never read.
     async (c, next) => {
@@ -115,7 +143,10 @@ export function createVerifierApp(options: { maxConcurrentTasks?: number } = {})
         now: Date.now(),
         maxAgeMs: config.taskMaxAgeMs,
       });
-      if (!checked.ok) throw taskRefusal(checked.reason, checked.message);
+      if (!checked.ok) {
+        refusalsByIp.take(ipOf(c));
+        throw taskRefusal(checked.reason, checked.message);
+      }
       c.set("envelope", checked.envelope);
       await next();
     },
@@ -176,6 +207,7 @@ export function createVerifierApp(options: { maxConcurrentTasks?: number } = {})
 
   app.post(
     "/v1/batches/sign",
+    unlessRefusedTooOften,
     // Who proposes comes first: a request the registered settler did not sign costs one
     // signature recovery, and its body is never read.
     async (c, next) => {
@@ -185,7 +217,10 @@ export function createVerifierApp(options: { maxConcurrentTasks?: number } = {})
         settlement.domain,
         settlement.settler,
       );
-      if (!proposal.ok) throw batchRefusal(proposal.reason, proposal.message);
+      if (!proposal.ok) {
+        refusalsByIp.take(ipOf(c));
+        throw batchRefusal(proposal.reason, proposal.message);
+      }
       c.set("proposal", proposal.batch);
       await next();
     },

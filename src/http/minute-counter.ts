@@ -5,6 +5,8 @@
  * isolate; memory is bounded by `maxKeys`, past which new keys are refused for the rest of the
  * window (a flood from many addresses then limits itself, not the isolate).
  */
+export type MinuteCharge = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
 export class MinuteCounter {
   private window = 0;
   private readonly counts = new Map<string, number>();
@@ -15,10 +17,14 @@ export class MinuteCounter {
   ) {}
 
   /** Charges one request to `key`: allowed, or how long until the next window. */
-  take(
-    key: string,
-    now = Date.now(),
-  ): { allowed: true } | { allowed: false; retryAfterSeconds: number } {
+  take(key: string, now = Date.now()): MinuteCharge {
+    const verdict = this.check(key, now);
+    if (verdict.allowed) this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    return verdict;
+  }
+
+  /** Whether `key` may make one more request now, without charging it. */
+  check(key: string, now = Date.now()): MinuteCharge {
     const window = Math.floor(now / 60_000);
     if (window !== this.window) {
       this.window = window;
@@ -31,7 +37,6 @@ export class MinuteCounter {
         retryAfterSeconds: Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000)),
       };
     }
-    this.counts.set(key, used + 1);
     return { allowed: true };
   }
 }
