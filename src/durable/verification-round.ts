@@ -1,13 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import type { Address, LocalAccount } from "viem";
+import type { Address, Hex, LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { crashPoint } from "../crash-point";
 import { inferences, verdicts as verdictsTable } from "../db/schema";
 import { type VerifierEntry, VerifierRegistry } from "../db/verifier-registry";
 import {
   InferenceId,
+  NO_LANE,
   NormalizedRequest,
   Receipt,
   ResponseContent,
@@ -17,6 +18,7 @@ import {
   signTask,
   signTaskEnvelope,
   TASK_ENVELOPE_HEADER,
+  taskLane,
   type Verdict,
   type VerdictFailureReason,
   type VerificationTask,
@@ -74,6 +76,8 @@ interface Payload {
   response: ResponseContent;
   usage: { prompt_tokens: number; completion_tokens: number };
   receipt: Receipt;
+  /** `taskLane` of the record's API key; rounds stored before lanes have none. */
+  lane?: Hex;
 }
 
 const PUBLISHED_D1 = 1;
@@ -151,6 +155,7 @@ export class VerificationRound extends DurableObject<Env> {
       response: ResponseContent.parse(row.response),
       usage: taskUsage(row.usage),
       receipt: Receipt.parse(row.receipt),
+      lane: taskLane(row.apiKeyId),
     };
     const now = Date.now();
     const ranked = rankVerifiers(id, await this.registry().active(now, this.config.heartbeatTtlMs));
@@ -365,17 +370,24 @@ export class VerificationRound extends DurableObject<Env> {
     const round = this.round();
     if (!round) return;
     const coordinator = coordinatorAccount(this.env);
+    const { lane = NO_LANE, ...payload } = round.payload;
     await Promise.all(
       members.map(async (member) => {
         const task: VerificationTask = {
           inferenceId: round.inferenceId,
-          ...round.payload,
+          ...payload,
           verifier: member.address,
           issuedAt: Date.now(),
         };
         this.sentHere.add(member.address.toLowerCase());
         const body = JSON.stringify(await signTask(task, coordinator));
-        const envelope = await signTaskEnvelope(body, member.address, task.issuedAt, coordinator);
+        const envelope = await signTaskEnvelope(
+          body,
+          member.address,
+          task.issuedAt,
+          coordinator,
+          lane,
+        );
         try {
           const res = await fetch(new URL("/v1/tasks", member.url), {
             method: "POST",

@@ -20,8 +20,18 @@ export const TASK_ENVELOPE_TYPES = {
     { name: "bodyHash", type: "bytes32" },
     { name: "verifier", type: "address" },
     { name: "issuedAt", type: "uint64" },
+    { name: "lane", type: "bytes32" },
   ],
 } as const;
+
+/** The lane of a task whose requester is not known (no API key behind it). */
+export const NO_LANE: Hex = `0x${"0".repeat(64)}`;
+
+/**
+ * A task's lane: keccak256 of the API key id it was made for. Verifiers share their capacity
+ * fairly between lanes; the hash tells them which tasks come from one key, not whose key it is.
+ */
+export const taskLane = (apiKeyId: string): Hex => keccak256(new TextEncoder().encode(apiKeyId));
 
 export const TaskEnvelope = z.strictObject({
   /** keccak256 of the request body's bytes. */
@@ -29,6 +39,8 @@ export const TaskEnvelope = z.strictObject({
   verifier: ChecksumAddress,
   /** Unix milliseconds. */
   issuedAt: z.int().min(0),
+  /** See `taskLane`. */
+  lane: Bytes32,
   signature: SignatureHex,
 });
 export type TaskEnvelope = z.infer<typeof TaskEnvelope>;
@@ -45,14 +57,15 @@ const typedData = (envelope: Omit<TaskEnvelope, "signature">) =>
 export const taskBodyHash = (body: Uint8Array | string): Hex =>
   keccak256(typeof body === "string" ? new TextEncoder().encode(body) : body);
 
-/** The header value a coordinator sends with `body`, a task for `verifier`. */
+/** The header value a coordinator sends with `body`, a task for `verifier` in `lane`. */
 export async function signTaskEnvelope(
   body: Uint8Array | string,
   verifier: Address,
   issuedAt: number,
   coordinator: LocalAccount,
+  lane: Hex = NO_LANE,
 ): Promise<string> {
-  const envelope = { bodyHash: taskBodyHash(body), verifier, issuedAt };
+  const envelope = { bodyHash: taskBodyHash(body), verifier, issuedAt, lane };
   const signature = await coordinator.signTypedData(typedData(envelope));
   return JSON.stringify({ ...envelope, signature });
 }
@@ -93,7 +106,7 @@ export async function checkTaskEnvelope(
     return {
       ok: false,
       reason: "unsigned_task",
-      message: `Tasks are accepted only with the coordinator's envelope in the ${TASK_ENVELOPE_HEADER} header: JSON {bodyHash, verifier, issuedAt, signature}.`,
+      message: `Tasks are accepted only with the coordinator's envelope in the ${TASK_ENVELOPE_HEADER} header: JSON {bodyHash, verifier, issuedAt, lane, signature}.`,
     };
   }
   const { signature, ...signed } = envelope;

@@ -15,6 +15,7 @@ import {
 import { taskDigest, verifyTask } from "../../protocol/verification-task";
 import { batchRefusal, isBatchRefusal } from "./batch-refusal";
 import { coSignBatch } from "./co-sign-batch";
+import { FairAdmission } from "./fair-admission";
 import { holdOpen } from "./hold-open";
 import { judgeTask } from "./judge-task";
 import { readBatchSignRequest } from "./read-batch-sign-request";
@@ -84,7 +85,7 @@ export function createVerifierApp(
     await next();
   });
   const maxConcurrentTasks = options.maxConcurrentTasks ?? MAX_CONCURRENT_TASKS;
-  let judging = 0;
+  const admission = new FairAdmission(maxConcurrentTasks);
   const app = new Hono<VerifierHonoEnv>();
   app.onError((err, c) => {
     if (c.req.path === "/v1/tasks" && err instanceof VerityError && isTaskRefusal(err.code)) {
@@ -185,14 +186,15 @@ export function createVerifierApp(
       const given = await ledger.verdictFor(digest, now);
       if (given) return c.json(given);
       // Shed load rather than answer late: the coordinator asks again after retry-after, and a
-      // busy verifier is never counted as a verdict.
-      if (judging >= maxConcurrentTasks) {
+      // busy verifier is never counted as a verdict. Capacity is shared fairly between lanes
+      // (API keys), so one key's burst cannot take every slot.
+      const slot = admission.admit(c.get("envelope").lane);
+      if (!slot.ok) {
         throw taskRefusal(
           "overloaded",
-          `This verifier is judging ${judging} tasks, its limit; send this one again shortly.`,
+          `This verifier is judging ${admission.judging} of its ${maxConcurrentTasks} tasks, and this key's share is ${slot.share}; send this one again shortly.`,
         );
       }
-      judging++;
       try {
         const verdict = await judgeTask(accepted.task, config);
         const expiresAt = accepted.task.issuedAt + config.taskMaxAgeMs;
@@ -200,7 +202,7 @@ export function createVerifierApp(
         if (standing.signature === verdict.signature) counters.verdicts[verdict.outcome]++;
         return c.json(standing);
       } finally {
-        judging--;
+        slot.release();
       }
     },
   );
