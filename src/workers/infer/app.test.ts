@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestKey, gatewayFetch } from "../../../test/gateway";
+import { createGatewayApp } from "./app";
 import { KEY_CACHE_MS } from "./auth";
 
 let key: string;
@@ -62,6 +63,37 @@ describe("authentication", () => {
       expect(keyReads().length).toBeLessThanOrEqual(1);
     } finally {
       prepare.mockRestore();
+    }
+  });
+
+  it("answers 429 without a key lookup to an IP refused for its key too often this minute; a client at another IP is not", async () => {
+    const { key } = await createTestKey();
+    const app = createGatewayApp({ keyRefusalsPerIp: 3 });
+    const models = (bearer: string, ip: string) =>
+      app.request(
+        "/v1/models",
+        { headers: { authorization: `Bearer ${bearer}`, "cf-connecting-ip": ip } },
+        env,
+      );
+    // One frozen instant: the counter's minute cannot roll over halfway through.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now());
+    try {
+      const made = (i: number) => `vty_${i.toString(36).padStart(32, "Z")}`;
+      for (let i = 0; i < 3; i++) expect((await models(made(i), "203.0.113.77")).status).toBe(401);
+      const prepare = vi.spyOn(env.DB, "prepare");
+      try {
+        const limited = await models(made(9), "203.0.113.77");
+        expect(limited.status).toBe(429);
+        expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+        expect(await limited.json()).toMatchObject({ error: { code: "rate_limit_exceeded" } });
+        expect(prepare.mock.calls.filter(([query]) => query.includes("api_keys"))).toEqual([]);
+      } finally {
+        prepare.mockRestore();
+      }
+      expect((await models(key, "198.51.100.8")).status).toBe(200);
+    } finally {
+      vi.useRealTimers();
     }
   });
 

@@ -35,7 +35,9 @@ const benchOnly = createMiddleware<GatewayEnv>(async (c, next) => {
 });
 
 /** The gateway's HTTP surface. Route handlers live in one file each. */
-export function createGatewayApp(options: { publicLimits?: PublicLimitOptions } = {}) {
+export function createGatewayApp(
+  options: { publicLimits?: PublicLimitOptions; keyRefusalsPerIp?: number } = {},
+) {
   const app = new Hono<GatewayEnv>();
   app.onError(onError);
   // Answered, not thrown: methodNotAllowed turns a plain 404 on a known path into a 405.
@@ -56,7 +58,7 @@ export function createGatewayApp(options: { publicLimits?: PublicLimitOptions } 
     }),
   );
   const limited = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
-  const client = [requireApiKey, rateLimit, limited] as const;
+  const client = [requireApiKey(options.keyRefusalsPerIp), rateLimit, limited] as const;
   const { byIp } = publicLimits(options.publicLimits);
 
   app.get("/health", (c) => c.json({ status: "ok", node: nodeAccount(c.env).address }));

@@ -3,7 +3,8 @@ import { drizzle } from "drizzle-orm/d1";
 import { createMiddleware } from "hono/factory";
 import { hashApiKey, isApiKeyShaped } from "../../db/api-keys";
 import { type ApiKey, apiKeys } from "../../db/schema";
-import { VerityError } from "../../errors";
+import { refusal, VerityError } from "../../errors";
+import { MinuteCounter } from "../../http/minute-counter";
 import type { GatewayEnv } from "./gateway-env";
 
 /**
@@ -13,6 +14,13 @@ import type { GatewayEnv } from "./gateway-env";
 export const KEY_CACHE_MS = 5_000;
 const KEY_CACHE_MAX = 10_000;
 const keyCache = new Map<string, { key: ApiKey | null; until: number }>();
+
+/**
+ * Requests refused for their key, per client IP per minute, before that IP is answered 429
+ * without a lookup: a flood of made-up keys of the right form would otherwise cost a D1 read
+ * each. Clients with a valid key are never counted.
+ */
+export const MAX_KEY_REFUSALS_PER_IP = 600;
 
 const unauthorized = (message: string, code: string) =>
   new VerityError(message, {
@@ -41,21 +49,41 @@ async function activeKey(
   return key;
 }
 
-/** Resolves `Authorization: Bearer <key>` to an active key row, or answers 401. */
-export const requireApiKey = createMiddleware<GatewayEnv>(async (c, next) => {
-  const header = c.req.header("authorization");
-  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
-  if (!match?.[1]) {
-    throw unauthorized(
-      "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
-      "missing_api_key",
-    );
-  }
-  // A string that is not of a key's form is refused before any lookup.
-  const key = isApiKeyShaped(match[1])
-    ? await activeKey(c.env.DB, await hashApiKey(match[1]), Date.now())
-    : undefined;
-  if (!key) throw unauthorized("Incorrect or revoked API key provided.", "invalid_api_key");
-  c.set("apiKey", key);
-  await next();
-});
+/**
+ * Middleware: resolves `Authorization: Bearer <key>` to an active key row, or answers 401; an IP
+ * refused `maxRefusalsPerIp` times this minute is answered 429 before any lookup.
+ */
+export function requireApiKey(maxRefusalsPerIp = MAX_KEY_REFUSALS_PER_IP) {
+  const keyRefusalsByIp = new MinuteCounter(maxRefusalsPerIp);
+  return createMiddleware<GatewayEnv>(async (c, next) => {
+    const ip = c.req.header("cf-connecting-ip") ?? "unknown";
+    const allowed = keyRefusalsByIp.check(ip);
+    if (!allowed.allowed) {
+      throw refusal(
+        429,
+        "rate_limit_exceeded",
+        `IP ${ip} sent ${maxRefusalsPerIp} requests with no valid API key this minute. Retry in ${allowed.retryAfterSeconds}s.`,
+        { headers: { "retry-after": String(allowed.retryAfterSeconds) } },
+      );
+    }
+    const refuse = (message: string, code: string) => {
+      keyRefusalsByIp.take(ip);
+      return unauthorized(message, code);
+    };
+    const header = c.req.header("authorization");
+    const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
+    if (!match?.[1]) {
+      throw refuse(
+        "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
+        "missing_api_key",
+      );
+    }
+    // A string that is not of a key's form is refused before any lookup.
+    const key = isApiKeyShaped(match[1])
+      ? await activeKey(c.env.DB, await hashApiKey(match[1]), Date.now())
+      : undefined;
+    if (!key) throw refuse("Incorrect or revoked API key provided.", "invalid_api_key");
+    c.set("apiKey", key);
+    await next();
+  });
+}

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { type Hex, keccak256, toHex } from "viem";
 import { privateKeyToAccount, sign } from "viem/accounts";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createTestKey, gatewayFetch } from "../../../test/gateway";
 import { VerifierRegistry } from "../../db/verifier-registry";
 import { type Heartbeat, heartbeatDigest, signHeartbeat } from "../../protocol";
@@ -195,6 +195,14 @@ describe("verifier URLs under the public-https policy", () => {
 });
 
 describe("limits on the public routes, counted in memory", () => {
+  // One frozen instant per test: a limit's minute cannot roll over halfway through.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now());
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
   const limitedApp = () =>
     createGatewayApp({ publicLimits: { perIpPerMinute: 3, perVerifierPerMinute: 2 } });
   const from = (ip: string, json: unknown): RequestInit => ({

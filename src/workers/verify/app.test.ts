@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import {
   type CheckResult,
   createVerificationPolicy,
@@ -380,6 +380,12 @@ describe("POST /v1/tasks", () => {
       });
 
       it("an IP refused too often this minute is answered 429 before any signature is checked; other IPs are not", async () => {
+        // One frozen instant: the counter's minute cannot roll over halfway through.
+        vi.useFakeTimers({ toFake: ["Date"] });
+        vi.setSystemTime(Date.now());
+        onTestFinished(() => {
+          vi.useRealTimers();
+        });
         const app = createVerifierApp({ maxRefusalsPerIp: 3 });
         const from = (ip: string) => ({
           headers: { "content-type": "application/json", "cf-connecting-ip": ip },
