@@ -139,13 +139,15 @@ export const settlementRecords = sqliteTable(
   (t) => [index("settlement_records_batch").on(t.batch, t.decidedAt, t.inferenceId)],
 );
 
-export const settlementBatchStatuses = ["pending", "submitted", "confirmed"] as const;
+export const settlementBatchStatuses = ["pending", "submitted", "confirmed", "dissolved"] as const;
 export type SettlementBatchStatus = (typeof settlementBatchStatuses)[number];
 
 /**
  * Batches of settlement records, one row per Merkle root. `pending`: built, not sent (the
  * `reason` says why, e.g. too few co-signatures); `submitted`: `settleBatch` sent as `txHash`
- * (mined in `blockNumber`/`blockHash` once seen); `confirmed`: `CONFIRMATIONS` deep, final.
+ * (mined in `blockNumber`/`blockHash` once seen); `confirmed`: `CONFIRMATIONS` deep, final;
+ * `dissolved`: no verifier co-signed it and they refused some of its records, so its records went
+ * back in line without those (its batch id is never used again).
  */
 export const settlementBatches = sqliteTable(
   "settlement_batches",

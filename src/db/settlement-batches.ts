@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, max, ne } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, max, ne, notInArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Hex } from "viem";
 import {
@@ -6,6 +6,7 @@ import {
   type SettlementBatchRow,
   settlementBatches,
   settlementRecords,
+  settlementTreeNodes,
 } from "./schema";
 import type { UnbatchedRecord } from "./settlement-records";
 import { type BatchTree, treeNodeStatements } from "./settlement-tree";
@@ -128,7 +129,7 @@ export async function openBatches(
   return drizzle(d1)
     .select()
     .from(settlementBatches)
-    .where(and(...ofScope(scope), ne(settlementBatches.status, "confirmed")))
+    .where(and(...ofScope(scope), notInArray(settlementBatches.status, ["confirmed", "dissolved"])))
     .orderBy(asc(settlementBatches.id));
 }
 
@@ -248,5 +249,40 @@ export async function reopenBatch(
       .where(
         and(inArray(inferences.id, verifiedRecordsOf(db, id)), eq(inferences.status, "settled")),
       ),
+  ]);
+}
+
+/**
+ * Dissolves pending batch `id`, which no verifier has co-signed: its records go back in line,
+ * except `refused` ones (inference id to the co-signers' reason), which are set aside with it.
+ * The row stays, `dissolved`, so its batch id is never used again: a verifier may remember it.
+ */
+export async function dissolveBatch(
+  d1: D1Database,
+  id: number,
+  refused: ReadonlyMap<string, string>,
+  now: number,
+): Promise<void> {
+  const db = drizzle(d1);
+  await db.batch([
+    db
+      .update(settlementRecords)
+      .set({ batch: null, treeIndex: null })
+      .where(eq(settlementRecords.batch, id)),
+    ...[...refused].map(([inferenceId, reason]) =>
+      db
+        .update(settlementRecords)
+        .set({ setAsideReason: reason, setAsideAt: now })
+        .where(eq(settlementRecords.inferenceId, inferenceId)),
+    ),
+    db.delete(settlementTreeNodes).where(eq(settlementTreeNodes.batch, id)),
+    db
+      .update(settlementBatches)
+      .set({
+        status: "dissolved",
+        reason: `dissolved: co-signers refused ${[...refused.keys()].join(", ")}`,
+        updatedAt: now,
+      })
+      .where(and(eq(settlementBatches.id, id), eq(settlementBatches.status, "pending"))),
   ]);
 }

@@ -118,12 +118,20 @@ export async function restoreRecords(d1: D1Database, inferenceIds: readonly stri
 export async function setAsideRecordsToRecheck(
   d1: D1Database,
   limit: number,
-): Promise<{ inferenceId: string; roundOutcome: RoundOutcome; reason: string | null }[]> {
+): Promise<
+  {
+    inferenceId: string;
+    roundOutcome: RoundOutcome;
+    reason: string | null;
+    setAsideAt: number | null;
+  }[]
+> {
   return drizzle(d1)
     .select({
       inferenceId: settlementRecords.inferenceId,
       roundOutcome: settlementRecords.roundOutcome,
       reason: settlementRecords.setAsideReason,
+      setAsideAt: settlementRecords.setAsideAt,
     })
     .from(settlementRecords)
     .where(and(isNull(settlementRecords.batch), isNotNull(settlementRecords.setAsideAt)))

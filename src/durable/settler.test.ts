@@ -370,41 +370,42 @@ describe("Settler", () => {
     }
   });
 
-  it("a batch the co-signers refuse for one of its records holds up no other: the records after it settle", async () => {
+  it("a batch no verifier will co-sign for one of its records is dissolved: that record is set aside with the co-signers' reason, the others settle at once", async () => {
     // A record whose receipt is signed by a node no verifier trusts: every co-signer refuses
-    // the batch it is in (unknown_node), whatever the rest of the batch holds.
+    // any batch it is in (unknown_node, naming it), whatever the rest of the batch holds.
     const untrusted = privateKeyToAccount(keccak256(stringToHex("a node no verifier trusts")));
     const refused = await decidedRoundFixture({
       node: untrusted,
       votes: verifierAccounts.map((account) => [account, "valid"]),
     });
     await storeInference(refused, apiKeyId);
-    expect((await deliver([refused])).explicitAcks).toHaveLength(1);
+    const good = await decidedInferences(["verified", "rejected"], apiKeyId);
+    everyRound.push(...good);
+    expect((await deliver([good[0], refused, good[1]])).explicitAcks).toHaveLength(3);
+
     const first = await tick();
-    const stuck = first.built[0] as number;
-    expect(first.waiting).toEqual([
-      { batchId: stuck, reason: expect.stringMatching(/^too few co-signatures: 0 of 2/) },
-    ]);
-
-    const later = await queued(["verified", "rejected"]);
-    const second = await tick();
-    expect(second.built).toEqual([stuck + 1]);
-    expect(second.submitted).toEqual([stuck + 1]);
+    const [dissolved, rebuilt] = first.built as [number, number];
+    expect(first.dissolved).toEqual([dissolved]);
+    expect(first.submitted).toEqual([rebuilt]);
+    expect(await batchRow(dissolved)).toMatchObject({ status: "dissolved", count: 3 });
     await mine(CONFIRMATIONS);
-    const third = await tick();
-    expect(third.confirmed).toEqual([stuck + 1]);
-    for (const record of (await standing(later)).values()) {
-      expect(record).toMatchObject({ batch_id: stuck + 1, batch_status: "confirmed" });
+    expect((await tick()).confirmed).toEqual([rebuilt]);
+    for (const record of (await standing(good)).values()) {
+      expect(record).toMatchObject({ batch_id: rebuilt, batch_status: "confirmed" });
     }
-    expect(await batchRow(stuck)).toMatchObject({ status: "pending", tx_hash: null });
+    const aside = await settlementOf(env, refused.inferenceId);
+    expect(aside).toMatchObject({ status: "unsettleable", batchId: null });
+    expect(aside?.reason).toMatch(/^refused_by_cosigners: unknown_node/);
+    expect((await settler().status()).setAside).toBe(1);
+    // Not offered again at once: the next tick leaves it aside and builds nothing.
+    const next = await tick();
+    expect(next.restored).toEqual([]);
+    expect(next.built).toEqual([]);
 
-    // Leave the settler idle for the next test: this record can never settle here.
-    const row = await batchRow(stuck);
-    await env.DB.batch([
-      env.DB.prepare("delete from settlement_records where batch = ?").bind(row?.id),
-      env.DB.prepare("delete from settlement_tree_nodes where batch = ?").bind(row?.id),
-      env.DB.prepare("delete from settlement_batches where id = ?").bind(row?.id),
-    ]);
+    // Leave the settler as the next test expects it: this record can never settle here.
+    await env.DB.prepare("delete from settlement_records where inference_id = ?")
+      .bind(refused.inferenceId)
+      .run();
   });
 });
 
@@ -604,11 +605,22 @@ describe("the invariant across every scenario above", () => {
 
   it("settles every decided record exactly once, on chain and in D1", async () => {
     const events = await settledEvents();
-    const { results: batches } = await env.DB.prepare(
+    const { results: all } = await env.DB.prepare(
       "select id, batch_id, root, count, status from settlement_batches where ledger = ?",
     )
       .bind(LEDGER)
       .all<{ id: number; batch_id: number; root: Hex; count: number; status: string }>();
+    // A dissolved batch holds no record and never reached the chain.
+    for (const gone of all.filter((b) => b.status === "dissolved")) {
+      const held = await env.DB.prepare(
+        "select count(*) as n from settlement_records where batch = ?",
+      )
+        .bind(gone.id)
+        .first<{ n: number }>();
+      expect(held?.n).toBe(0);
+      expect(events.some((e) => e.batchId === gone.batch_id)).toBe(false);
+    }
+    const batches = all.filter((b) => b.status !== "dissolved");
     expect(batches.every((b) => b.status === "confirmed")).toBe(true);
     // Each on-chain batch is one of ours, with our root; each of ours is on chain once.
     expect(events.map((e) => e.batchId).sort((x, y) => x - y)).toEqual(

@@ -7,6 +7,7 @@ import {
   batchByKey,
   confirmBatch,
   createSettlementBatch,
+  dissolveBatch,
   type LedgerScope,
   nextBatchId,
   openBatches,
@@ -56,6 +57,8 @@ export type TickResult =
       /** Inference ids set aside this tick (not batched: see `outcomeQuorum`), and put back. */
       setAside: string[];
       restored: string[];
+      /** Batches dissolved this tick: nobody co-signed them, and co-signers refused a record. */
+      dissolved: number[];
       /** What stopped the tick early (the RPC endpoint is down, ...), if anything. */
       error: string | null;
     };
@@ -108,7 +111,7 @@ const SIGNATURE_ERRORS = new Set([
 ]);
 const ZERO_ROOT = `0x${"0".repeat(64)}`;
 
-type Step = "submitted" | "waiting" | "confirmed" | "blocked" | "unsigned";
+type Step = "submitted" | "waiting" | "confirmed" | "blocked" | "unsigned" | "dissolved";
 
 /** A batch that cannot move on this tick; the tick goes on with other work where it can. */
 class Blocked extends Error {}
@@ -118,6 +121,17 @@ class Blocked extends Error {}
  * refuse, or verifiers away), so it waits alone: the batches after it go ahead.
  */
 class Unsigned extends Blocked {}
+
+/** A batch no verifier co-signed, refused for some of its records: it was dissolved. */
+class Dissolved extends Error {}
+
+/** How a co-signers' refusal starts a set-aside record's reason. */
+const REFUSED_BY_COSIGNERS = "refused_by_cosigners";
+/**
+ * A record co-signers refused is offered again after this long (a verifier may have been
+ * misconfigured, and fixed); in the meantime it is not batched with anyone.
+ */
+const COSIGNER_REFUSAL_RETRY_MS = 10 * 60 * 1000;
 
 /**
  * Unsigned batches held open at once before no more are built: while every verifier is away,
@@ -185,6 +199,7 @@ export class Settler extends DurableObject<SettleEnv> {
       waiting: [],
       setAside: [],
       restored: [],
+      dissolved: [],
       error: null,
     };
     try {
@@ -304,6 +319,10 @@ export class Settler extends DurableObject<SettleEnv> {
         }
         return outcome;
       } catch (error) {
+        if (error instanceof Dissolved) {
+          result.dissolved.push(batch.batchId);
+          return "dissolved";
+        }
         if (error instanceof Blocked) {
           result.waiting.push({ batchId: batch.batchId, reason: error.message });
           return error instanceof Unsigned ? "unsigned" : "blocked";
@@ -332,8 +351,12 @@ export class Settler extends DurableObject<SettleEnv> {
     // co-signer refuse its batch: it is set aside instead, and checked again each tick.
     const holds = this.quorumCheck(chain);
     const back: string[] = [];
+    const now = Date.now();
     for (const record of await setAsideRecordsToRecheck(d1, RECHECK_PER_TICK)) {
-      if ((await holds(record.roundOutcome)).ok) back.push(record.inferenceId);
+      const refusedLately =
+        record.reason?.startsWith(REFUSED_BY_COSIGNERS) &&
+        now - (record.setAsideAt ?? now) < COSIGNER_REFUSAL_RETRY_MS;
+      if (!refusedLately && (await holds(record.roundOutcome)).ok) back.push(record.inferenceId);
     }
     await restoreRecords(d1, back);
     result.restored.push(...back);
@@ -632,7 +655,7 @@ export class Settler extends DurableObject<SettleEnv> {
     const registered = new Map<Address, Promise<boolean>>();
     const domain = ledgerDomain(config.chainId, config.ledger);
     const batchJson = settlementBatchToJson(settlementBatch);
-    const { signatures, refusals } = await collectCosignatures({
+    const { signatures, refusals, refusedOutcomes } = await collectCosignatures({
       verifiers: await cosignCandidates(d1),
       request: { batch: batchJson, chainId: config.chainId, ledger: config.ledger, outcomes },
       // Verifiers co-sign only what the network's settler proposes.
@@ -649,6 +672,23 @@ export class Settler extends DurableObject<SettleEnv> {
         return known;
       },
     });
+    // Nobody signed, and the verifiers named records they will not sign: take those out and let
+    // the rest be batched again. Once anyone has signed, the batch stays (its signer has bound
+    // these records to its root) and waits like any unsigned batch.
+    if (signatures.length === 0 && refusedOutcomes.size > 0) {
+      const refused = new Map<string, string>();
+      for (const [index, why] of refusedOutcomes) {
+        const id = outcomes[index]?.inferenceId;
+        if (id) refused.set(id, `${REFUSED_BY_COSIGNERS}: ${why}`);
+      }
+      if (refused.size > 0) {
+        console.warn(
+          `batch ${batch.batchId} dissolved: co-signers refused ${[...refused.keys()].join(", ")}`,
+        );
+        await dissolveBatch(d1, batch.id, refused, Date.now());
+        throw new Dissolved(`batch ${batch.batchId} dissolved`);
+      }
+    }
     if (signatures.length < quorum) {
       const reason = `too few co-signatures: ${signatures.length} of ${quorum}${refusals.length ? ` (${refusals.join("; ")})` : " (no active verifiers)"}`;
       console.warn(`batch ${batch.batchId} stays pending: ${reason}`);

@@ -93,7 +93,9 @@ export async function settlementOf(
   const batch = row.batch;
   const aside = !batch && row.record.setAsideAt !== null;
   return {
-    status: batch ? batch.status : aside ? "unsettleable" : "queued",
+    // A dissolved batch holds no records any more; a record is never shown in one.
+    status:
+      batch && batch.status !== "dissolved" ? batch.status : aside ? "unsettleable" : "queued",
     reason: aside ? row.record.setAsideReason : null,
     outcome: row.record.outcome,
     batchId: batch ? String(batch.batchId) : null,

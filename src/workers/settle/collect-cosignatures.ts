@@ -15,7 +15,25 @@ export interface CosignResult {
   signatures: BatchSignature[];
   /** One line per verifier that did not give a usable signature. */
   refusals: string[];
+  /**
+   * Outcomes (by index in the request) a verifier refused the batch for, with its code and
+   * message: a record that the batch cannot be co-signed with.
+   */
+  refusedOutcomes: Map<number, string>;
 }
+
+/**
+ * A co-signer's 409 codes that name one record (`param` `outcomes.<i>…`) as the reason, and that
+ * waiting will not cure. `insufficient_quorum` is not one: co-signers read the registry through
+ * a cache, so it can lag a change the settler has already seen; that batch waits instead.
+ */
+const RECORD_REFUSALS = new Set([
+  "bad_receipt",
+  "unknown_node",
+  "verdicts_digest_mismatch",
+  "bad_verdict",
+  "already_cosigned",
+]);
 
 export interface CollectOptions {
   /** Active verifiers, in the order to ask them. */
@@ -34,17 +52,35 @@ export interface CollectOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-/** Why a verifier's answer is no use, as one line for the batch's `reason`. */
-async function refusalOf(verifier: VerifierEntry, response: Response): Promise<string> {
+interface Refusal {
+  /** One line for the batch's `reason`. */
+  line: string;
+  /** The outcome it names, if the refusal is about one record. */
+  outcome?: { index: number; reason: string };
+}
+
+/** Why a verifier's answer is no use, and which record it blames, if one. */
+async function refusalOf(verifier: VerifierEntry, response: Response): Promise<Refusal> {
   let detail = "";
+  let outcome: Refusal["outcome"];
   try {
-    const body = (await response.json()) as { error?: { code?: unknown; message?: unknown } };
-    if (typeof body.error?.code === "string") detail = ` ${body.error.code}`;
-    if (typeof body.error?.message === "string") detail += `: ${body.error.message}`;
+    const body = (await response.json()) as {
+      error?: { code?: unknown; message?: unknown; param?: unknown };
+    };
+    const { code, message, param } = body.error ?? {};
+    if (typeof code === "string") detail = ` ${code}`;
+    if (typeof message === "string") detail += `: ${message}`;
+    const index = typeof param === "string" ? /^outcomes\.(\d+)(\.|$)/.exec(param)?.[1] : undefined;
+    if (response.status === 409 && typeof code === "string" && RECORD_REFUSALS.has(code) && index) {
+      outcome = {
+        index: Number(index),
+        reason: `${code}${typeof message === "string" ? `: ${message}` : ""}`,
+      };
+    }
   } catch {
     // Not JSON: the status says enough.
   }
-  return `${verifier.address} answered ${response.status}${detail}`;
+  return { line: `${verifier.address} answered ${response.status}${detail}`, outcome };
 }
 
 /**
@@ -59,9 +95,10 @@ export async function collectCosignatures(options: CollectOptions): Promise<Cosi
   const body = JSON.stringify(options.request);
   const signatures: BatchSignature[] = [];
   const refusals: string[] = [];
+  const refusedOutcomes = new Map<number, string>();
   const queue = [...options.verifiers];
 
-  const ask = async (verifier: VerifierEntry): Promise<BatchSignature | string> => {
+  const ask = async (verifier: VerifierEntry): Promise<BatchSignature | string | Refusal> => {
     let response: Response;
     try {
       response = await fetch(new URL("/v1/batches/sign", verifier.url), {
@@ -100,10 +137,15 @@ export async function collectCosignatures(options: CollectOptions): Promise<Cosi
     // Answers are taken in the order asked, so the result does not depend on who was faster.
     for (const [i, answer] of (await Promise.all(wave.map(ask))).entries()) {
       if (typeof answer === "string") refusals.push(answer);
-      else if (signatures.some((s) => s.signer === answer.signer)) {
+      else if ("line" in answer) {
+        refusals.push(answer.line);
+        if (answer.outcome && !refusedOutcomes.has(answer.outcome.index)) {
+          refusedOutcomes.set(answer.outcome.index, answer.outcome.reason);
+        }
+      } else if (signatures.some((s) => s.signer === answer.signer)) {
         refusals.push(`${wave[i]?.address} signed as ${answer.signer}, who has signed already`);
       } else signatures.push(answer);
     }
   }
-  return { signatures, refusals };
+  return { signatures, refusals, refusedOutcomes };
 }
