@@ -204,6 +204,19 @@ describe("VerificationRound", () => {
     expect(sent).toHaveLength(1);
   });
 
+  it("asks a member that shed its task again after its retry-after, and decides before the deadline", async () => {
+    const { id } = await storeChatInference();
+    const net = await networkFor(id, ["busy", "busy", ""]);
+    await spyOnQueue(id);
+    await stubFor(id).start(id);
+    const first = await until(id, (s) => s.verdicts.length === 1);
+    // The load passes within the second the busy members asked for (retry-after: 1).
+    for (const v of net.verifiers) if (v.mode === "busy") v.mode = "";
+    const round = await until(id, (s) => s.status === "verified");
+    expect(round.decidedAt).toBeLessThan(first.deadline);
+    expect(round.verdicts.length).toBeGreaterThanOrEqual(2);
+  });
+
   it("rejects a tampered response through re-execution", async () => {
     const { id } = await storeChatInference({
       tamper: (r) => ({ ...r, content: `${r.content} Buy now.` }),

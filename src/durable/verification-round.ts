@@ -83,6 +83,8 @@ interface Payload {
 const PUBLISHED_D1 = 1;
 const PUBLISHED_QUEUE = 2;
 const RETRY_MS = 2_000;
+/** How often a member that shed its task is asked again before the deadline (see `send`). */
+const MAX_QUICK_RETRIES = 5;
 
 /**
  * One verification round per inference, addressed by `idFromName(inferenceId)`. It picks a
@@ -367,49 +369,62 @@ export class VerificationRound extends DurableObject<Env> {
   }
 
   private async dispatch(members: readonly CommitteeMember[]): Promise<void> {
+    await Promise.all(members.map((member) => this.send(member, 0)));
+  }
+
+  /**
+   * Sends `member` its task. A verifier that sheds it (429/503 with `retry-after`) is asked again
+   * after that wait, up to `MAX_QUICK_RETRIES` times before the deadline: its share of capacity
+   * frees up in about a second, and waiting for the deadline would add seconds to every call
+   * under load. The deadline's alarm stays the durable fallback.
+   */
+  private async send(member: CommitteeMember, attempt: number): Promise<void> {
     const round = this.round();
-    if (!round) return;
+    if (round?.status !== "running") return;
+    const address = member.address.toLowerCase();
+    if (attempt > 0 && [...this.votes()].some((v) => v.verifier.toLowerCase() === address)) return;
     const coordinator = coordinatorAccount(this.env);
     const { lane = NO_LANE, ...payload } = round.payload;
-    await Promise.all(
-      members.map(async (member) => {
-        const task: VerificationTask = {
-          inferenceId: round.inferenceId,
-          ...payload,
-          verifier: member.address,
-          issuedAt: Date.now(),
-        };
-        this.sentHere.add(member.address.toLowerCase());
-        const body = JSON.stringify(await signTask(task, coordinator));
-        const envelope = await signTaskEnvelope(
-          body,
-          member.address,
-          task.issuedAt,
-          coordinator,
-          lane,
-        );
-        try {
-          const res = await fetch(new URL("/v1/tasks", member.url), {
-            method: "POST",
-            headers: { "content-type": "application/json", [TASK_ENVELOPE_HEADER]: envelope },
-            body,
-            signal: AbortSignal.timeout(Math.max(1, round.deadline - Date.now())),
-          });
-          if (!res.ok) {
-            console.warn(
-              `verifier ${member.address} refused task ${round.inferenceId}: ${res.status} ${await res.text()}`,
-            );
-            return;
-          }
-          await this.submitVerdict(await res.json());
-        } catch (err) {
-          // A silent or unreachable verifier is handled by the deadline, not here.
+    const task: VerificationTask = {
+      inferenceId: round.inferenceId,
+      ...payload,
+      verifier: member.address,
+      issuedAt: Date.now(),
+    };
+    this.sentHere.add(member.address.toLowerCase());
+    const body = JSON.stringify(await signTask(task, coordinator));
+    const envelope = await signTaskEnvelope(body, member.address, task.issuedAt, coordinator, lane);
+    try {
+      const res = await fetch(new URL("/v1/tasks", member.url), {
+        method: "POST",
+        headers: { "content-type": "application/json", [TASK_ENVELOPE_HEADER]: envelope },
+        body,
+        signal: AbortSignal.timeout(Math.max(1, round.deadline - Date.now())),
+      });
+      if (!res.ok) {
+        const retryAfterMs = Number(res.headers.get("retry-after")) * 1000;
+        const shed = (res.status === 503 || res.status === 429) && retryAfterMs > 0;
+        const text = await res.text();
+        if (shed && attempt < MAX_QUICK_RETRIES && Date.now() + retryAfterMs < round.deadline) {
+          // Load shed on purpose: not worth a warning, and asked again shortly.
+          const jitter = Math.random() * 250;
+          setTimeout(() => void this.send(member, attempt + 1), retryAfterMs + jitter);
+          return;
+        }
+        if (!shed) {
           console.warn(
-            `verifier ${member.address} did not answer task ${round.inferenceId}: ${String(err)}`,
+            `verifier ${member.address} refused task ${round.inferenceId}: ${res.status} ${text}`,
           );
         }
-      }),
-    );
+        return;
+      }
+      await this.submitVerdict(await res.json());
+    } catch (err) {
+      // A silent or unreachable verifier is handled by the deadline, not here.
+      console.warn(
+        `verifier ${member.address} did not answer task ${round.inferenceId}: ${String(err)}`,
+      );
+    }
   }
 
   private async decide(status: Exclude<RoundStatus, "running">): Promise<void> {

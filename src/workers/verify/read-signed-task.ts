@@ -17,7 +17,13 @@ export async function readSignedTask(c: Context, envelope: TaskEnvelope): Promis
       `Unsupported content type '${type || "(none)"}'. Send the task as JSON with 'Content-Type: application/json'.`,
     );
   }
-  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await c.req.arrayBuffer());
+  } catch {
+    // The sender hung up mid-body (the coordinator gives up at its deadline): nobody is waiting.
+    throw taskRefusal("malformed", "The body could not be read to its end.");
+  }
   if (taskBodyHash(bytes) !== envelope.bodyHash) {
     throw taskRefusal(
       "payload_mismatch",
