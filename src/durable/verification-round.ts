@@ -378,22 +378,19 @@ export class VerificationRound extends DurableObject<Env> {
    * frees up in about a second, and waiting for the deadline would add seconds to every call
    * under load. The deadline's alarm stays the durable fallback.
    */
-  private async send(member: CommitteeMember, attempt: number): Promise<void> {
+  private async send(
+    member: CommitteeMember,
+    attempt: number,
+    signed?: { body: string; envelope: string },
+  ): Promise<void> {
     const round = this.round();
     if (round?.status !== "running") return;
     const address = member.address.toLowerCase();
     if (attempt > 0 && [...this.votes()].some((v) => v.verifier.toLowerCase() === address)) return;
-    const coordinator = coordinatorAccount(this.env);
-    const { lane = NO_LANE, ...payload } = round.payload;
-    const task: VerificationTask = {
-      inferenceId: round.inferenceId,
-      ...payload,
-      verifier: member.address,
-      issuedAt: Date.now(),
-    };
-    this.sentHere.add(member.address.toLowerCase());
-    const body = JSON.stringify(await signTask(task, coordinator));
-    const envelope = await signTaskEnvelope(body, member.address, task.issuedAt, coordinator, lane);
+    this.sentHere.add(address);
+    // A quick retry sends the same signed task: it is fresh for TASK_MAX_AGE_MS, and signing a
+    // large task again costs as much as hashing it.
+    const { body, envelope } = signed ?? (await this.signedTask(round, member));
     try {
       const res = await fetch(new URL("/v1/tasks", member.url), {
         method: "POST",
@@ -408,7 +405,10 @@ export class VerificationRound extends DurableObject<Env> {
         if (shed && attempt < MAX_QUICK_RETRIES && Date.now() + retryAfterMs < round.deadline) {
           // Load shed on purpose: not worth a warning, and asked again shortly.
           const jitter = Math.random() * 250;
-          setTimeout(() => void this.send(member, attempt + 1), retryAfterMs + jitter);
+          setTimeout(
+            () => void this.send(member, attempt + 1, { body, envelope }),
+            retryAfterMs + jitter,
+          );
           return;
         }
         if (!shed) {
@@ -425,6 +425,21 @@ export class VerificationRound extends DurableObject<Env> {
         `verifier ${member.address} did not answer task ${round.inferenceId}: ${String(err)}`,
       );
     }
+  }
+
+  /** The task for `member`, signed now, and its envelope. */
+  private async signedTask(round: StoredRound, member: CommitteeMember) {
+    const coordinator = coordinatorAccount(this.env);
+    const { lane = NO_LANE, ...payload } = round.payload;
+    const task: VerificationTask = {
+      inferenceId: round.inferenceId,
+      ...payload,
+      verifier: member.address,
+      issuedAt: Date.now(),
+    };
+    const body = JSON.stringify(await signTask(task, coordinator));
+    const envelope = await signTaskEnvelope(body, member.address, task.issuedAt, coordinator, lane);
+    return { body, envelope };
   }
 
   private async decide(status: Exclude<RoundStatus, "running">): Promise<void> {

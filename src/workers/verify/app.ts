@@ -35,6 +35,8 @@ export interface VerifierHonoEnv {
     proposal: SettlementBatchJson;
     /** The coordinator's envelope of a task, checked before the body is read. */
     envelope: TaskEnvelope;
+    /** Gives back the task's slot early (a task held open by the silent fault holds none). */
+    releaseSlot: () => void;
   };
 }
 
@@ -149,7 +151,22 @@ export function createVerifierApp(
         throw taskRefusal(checked.reason, checked.message);
       }
       c.set("envelope", checked.envelope);
-      await next();
+      // Shed load before reading anything more: the coordinator asks again after retry-after,
+      // and a busy verifier is never counted as a verdict. Capacity is shared fairly between
+      // lanes (API keys), so one key's burst cannot take every slot.
+      const slot = admission.admit(checked.envelope.lane);
+      if (!slot.ok) {
+        throw taskRefusal(
+          "overloaded",
+          `This verifier is judging ${admission.judging} of its ${maxConcurrentTasks} tasks, and this key's share is ${slot.share}; send this one again shortly.`,
+        );
+      }
+      c.set("releaseSlot", slot.release);
+      try {
+        await next();
+      } finally {
+        slot.release();
+      }
     },
     bodyLimit({
       maxSize: MAX_TASK_BYTES,
@@ -168,6 +185,7 @@ export function createVerifierApp(
       });
       if (!accepted.ok) throw taskRefusal(accepted.reason, accepted.message);
       if (config.faultMode === "silent") {
+        c.get("releaseSlot")();
         await holdOpen(SILENT_HOLD_MS, c.req.raw.signal);
         throw new VerityError(
           "This verifier is in the silent fault mode and never answers tasks.",
@@ -185,25 +203,11 @@ export function createVerifierApp(
       const now = Date.now();
       const given = await ledger.verdictFor(digest, now);
       if (given) return c.json(given);
-      // Shed load rather than answer late: the coordinator asks again after retry-after, and a
-      // busy verifier is never counted as a verdict. Capacity is shared fairly between lanes
-      // (API keys), so one key's burst cannot take every slot.
-      const slot = admission.admit(c.get("envelope").lane);
-      if (!slot.ok) {
-        throw taskRefusal(
-          "overloaded",
-          `This verifier is judging ${admission.judging} of its ${maxConcurrentTasks} tasks, and this key's share is ${slot.share}; send this one again shortly.`,
-        );
-      }
-      try {
-        const verdict = await judgeTask(accepted.task, config);
-        const expiresAt = accepted.task.issuedAt + config.taskMaxAgeMs;
-        const standing = await ledger.recordVerdict(digest, verdict, expiresAt, now);
-        if (standing.signature === verdict.signature) counters.verdicts[verdict.outcome]++;
-        return c.json(standing);
-      } finally {
-        slot.release();
-      }
+      const verdict = await judgeTask(accepted.task, config);
+      const expiresAt = accepted.task.issuedAt + config.taskMaxAgeMs;
+      const standing = await ledger.recordVerdict(digest, verdict, expiresAt, now);
+      if (standing.signature === verdict.signature) counters.verdicts[verdict.outcome]++;
+      return c.json(standing);
     },
   );
 
