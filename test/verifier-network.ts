@@ -133,7 +133,11 @@ const chatModel = REFERENCE_MODELS.find((m) => m.id === "verity-ngram-1") as Mod
  * `tamper` changes the stored response after signing, as a lying gateway would.
  */
 export async function storeChatInference(
-  options: { tamper?: (response: ResponseContent & { kind: "chat" }) => ResponseContent } = {},
+  options: {
+    tamper?: (response: ResponseContent & { kind: "chat" }) => ResponseContent;
+    /** More tokens make a longer deadline (see task-deadline.ts). */
+    maxTokens?: number;
+  } = {},
 ) {
   const { id: apiKeyId, key } = await createTestKey();
   const request: NormalizedChatRequest = {
@@ -142,7 +146,7 @@ export async function storeChatInference(
     messages: [{ role: "user", content: "Tell me about rivers and the sea." }],
     temperature: 0.7,
     top_p: 1,
-    max_tokens: 24,
+    max_tokens: options.maxTokens ?? 24,
     seed: 42,
     stop: [],
   };

@@ -205,7 +205,9 @@ describe("VerificationRound", () => {
   });
 
   it("asks a member that shed its task again after its retry-after, and decides before the deadline", async () => {
-    const { id } = await storeChatInference();
+    // 1,000 tokens give the round 2 s more than the 1.5 s of a small call: after the 1 s the busy
+    // members ask to wait, more than half the task's time is left, so they are asked again.
+    const { id } = await storeChatInference({ maxTokens: 1_000 });
     const net = await networkFor(id, ["busy", "busy", ""]);
     await spyOnQueue(id);
     await stubFor(id).start(id);

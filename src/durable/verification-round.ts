@@ -402,7 +402,11 @@ export class VerificationRound extends DurableObject<Env> {
         const retryAfterMs = Number(res.headers.get("retry-after")) * 1000;
         const shed = (res.status === 503 || res.status === 429) && retryAfterMs > 0;
         const text = await res.text();
-        if (shed && attempt < MAX_QUICK_RETRIES && Date.now() + retryAfterMs < round.deadline) {
+        // Only while at least half the task's time is left after the wait: a task sent too close
+        // to the deadline times out, and the verifier's work on it is wasted.
+        const workMs = taskDeadlineMs(round.payload.request, this.config.deadlineMs);
+        const left = round.deadline - (Date.now() + retryAfterMs);
+        if (shed && attempt < MAX_QUICK_RETRIES && left >= workMs / 2) {
           // Load shed on purpose: not worth a warning, and asked again shortly.
           const jitter = Math.random() * 250;
           setTimeout(
