@@ -237,16 +237,8 @@ async function roundsSince(ctx: BenchContext, since: number) {
     `SELECT updated_at - created_at AS ms FROM inferences WHERE created_at >= ${sqlInteger(since)} AND status <> 'pending'`,
   ];
   const target = { kind: "local", persistTo: wranglerPersistDir(ctx.network.stateDir) } as const;
-  let results: Record<string, unknown>[][] | undefined;
-  for (let attempt = 1; !results; attempt++) {
-    try {
-      results = await executeD1(target, sql, { signal: ctx.signal });
-    } catch (err) {
-      // The gateway writes to the same file; a read may meet its lock.
-      if (attempt >= 5 || !/SQLITE_BUSY|database is locked/i.test(String(err))) throw err;
-      await sleep(200, undefined, { signal: ctx.signal });
-    }
-  }
+  // executeD1 waits out the gateway's lock on the same file.
+  const results = await executeD1(target, sql, { signal: ctx.signal });
   const outcomes: Record<string, number> = {};
   for (const row of z.array(StatusCount).parse(results[0] ?? [])) outcomes[row.status] = row.n;
   const { pending = 0, ...decidedOutcomes } = outcomes;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { invalidRequest, type VerityError } from "../../src/errors.ts";
 import { withLocalD1 } from "./local-d1.ts";
@@ -66,16 +67,31 @@ export async function executeD1(
   return results.data.map((statement) => statement.results);
 }
 
+const LOCKED_ATTEMPTS = 6;
+const isLocked = (err: unknown) =>
+  /SQLITE_BUSY|database is locked|session commit token/i.test(
+    `${String(err)} ${String((err as { cause?: unknown }).cause ?? "")}`,
+  );
+
 async function executeLocally(
   target: Extract<D1Target, { kind: "local" }>,
   statements: readonly string[],
 ): Promise<Record<string, unknown>[][]> {
   try {
     return await withLocalD1(target.persistTo, async (db) => {
-      const results = await db.batch<Record<string, unknown>>(
-        statements.map((statement) => db.prepare(statement)),
-      );
-      return results.map((result) => result.results ?? []);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const results = await db.batch<Record<string, unknown>>(
+            statements.map((statement) => db.prepare(statement)),
+          );
+          return results.map((result) => result.results ?? []);
+        } catch (err) {
+          // A running `wrangler dev` writes the same file: a batch that met its lock applied
+          // nothing (it is one transaction), so it is tried again after a short wait.
+          if (attempt >= LOCKED_ATTEMPTS || !isLocked(err)) throw err;
+          await sleep(50 * 2 ** attempt);
+        }
+      }
     });
   } catch (err) {
     // D1 puts SQLite's message in the cause; miniflare's own failures have none.
