@@ -43,7 +43,7 @@ const fail = (
 ): RoundOutcomeFailure => ({ ok: false, reason, message, path });
 
 /** The verdict that agrees with a decision: `valid` for verified, `invalid` for rejected. */
-export const AGREEING_VERDICT = { verified: "valid", rejected: "invalid" } as const;
+const AGREEING_VERDICT = { verified: "valid", rejected: "invalid" } as const;
 
 /**
  * The checks that need no key and no registry: the receipt is this inference's and

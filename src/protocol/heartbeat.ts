@@ -86,7 +86,7 @@ const describe = (error: ZodError) => {
 export async function verifyHeartbeat(signed: unknown): Promise<HeartbeatVerification> {
   const parsed = SignedHeartbeat.safeParse(signed);
   if (!parsed.success) return { ok: false, reason: "malformed", message: describe(parsed.error) };
-  const recovered = await recoverHeartbeatSigner(parsed.data.heartbeat, parsed.data.signature);
+  const recovered = await recoverParsed(parsed.data);
   if (!recovered.ok || recovered.signer === recovered.heartbeat.verifier) return recovered;
   return {
     ok: false,
@@ -109,10 +109,14 @@ export async function recoverHeartbeatSigner(
 ): Promise<HeartbeatRecovery> {
   const parsed = SignedHeartbeat.safeParse({ heartbeat, signature });
   if (!parsed.success) return { ok: false, reason: "malformed", message: describe(parsed.error) };
-  const digest = heartbeatDigest(parsed.data.heartbeat);
-  const recovered = await recoverSigner(digest, parsed.data.signature);
+  return recoverParsed(parsed.data);
+}
+
+async function recoverParsed(signed: SignedHeartbeat): Promise<HeartbeatRecovery> {
+  const digest = heartbeatDigest(signed.heartbeat);
+  const recovered = await recoverSigner(digest, signed.signature);
   if (!recovered.ok) {
     return { ok: false, reason: "bad_signature", message: `signature: ${recovered.message}` };
   }
-  return { ok: true, signer: recovered.signer, digest, heartbeat: parsed.data.heartbeat };
+  return { ok: true, signer: recovered.signer, digest, heartbeat: signed.heartbeat };
 }
