@@ -1,12 +1,12 @@
-import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { encodeFunctionData, type Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   batchSalt,
   measureSettlementGas,
   settlementRecords,
+  settlementTree,
 } from "../../scripts/lib/settlement-gas.ts";
-import { LEAF_TYPES, type LeafTuple } from "../../src/protocol/merkle-leaf.ts";
+import { proofIndices } from "../../src/protocol/merkle-tree.ts";
 import type { SettlementBatch } from "../../src/protocol/settlement-batch.ts";
 import { verityLedgerAbi } from "../generated/VerityLedger.ts";
 import { type Anvil, startAnvil } from "./anvil.ts";
@@ -43,24 +43,29 @@ describe("settleBatch gas", () => {
     // standalone transaction adds): the 10,000-record batch rebuilt from the same records.
     const largest = report.rows.find((row) => row.size === 10_000);
     if (!largest) throw new Error("the 10,000-record batch was not measured");
-    const tree = StandardMerkleTree.of(settlementRecords(10_000, batchSalt(10_000)), LEAF_TYPES);
-    const proof = tree.getProof(9_999) as Hex[];
+    const tree = settlementTree(settlementRecords(10_000, batchSalt(10_000)));
+    const leafIndex = tree.treeIndices[9_999] ?? 0;
+    const proof = proofIndices(leafIndex).map((index) => tree.nodes[index] as Hex);
+    const isIncluded = {
+      abi: verityLedgerAbi,
+      functionName: "isIncluded",
+      args: [largest.batchId, proof, tree.nodes[leafIndex] as Hex],
+    } as const;
+    const { publicClient } = clients(anvil);
+    // The rebuilt tree is the settled one: its proof holds on chain.
+    expect(await publicClient.readContract({ address: report.ledger, ...isIncluded })).toBe(true);
     const proofGas =
-      (await clients(anvil).publicClient.estimateGas({
+      (await publicClient.estimateGas({
         to: report.ledger,
-        data: encodeFunctionData({
-          abi: verityLedgerAbi,
-          functionName: "isIncluded",
-          args: [largest.batchId, proof, tree.leafHash(tree.at(9_999) as LeafTuple) as Hex],
-        }),
+        data: encodeFunctionData(isIncluded),
       })) - 21_000n;
 
     const byThreshold: string[] = [];
     for (const t of [1, 3, 5]) {
       const committee = verifierAccounts(5);
       const { ledger } = await deploy(anvil, committee, t);
-      const small = StandardMerkleTree.of(settlementRecords(10, `t${t}`), LEAF_TYPES);
-      const batch: SettlementBatch = { batchId: 1n, root: small.root as Hex, count: 10_000 };
+      const small = settlementTree(settlementRecords(10, `t${t}`));
+      const batch: SettlementBatch = { batchId: 1n, root: small.root, count: 10_000 };
       const receipt = await settle(
         anvil,
         ledger,

@@ -4,17 +4,11 @@
 import { performance } from "node:perf_hooks";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { bytesToHex, type Hex, keccak256, toHex } from "viem";
-import { LEAF_TYPES, type LeafTuple } from "../../src/protocol/merkle-leaf.ts";
+import { LEAF_TYPES, type LeafTuple, tupleLeafHash } from "../../src/protocol/merkle-leaf.ts";
+import { buildMerkleTree, proofIndices } from "../../src/protocol/merkle-tree.ts";
 
-// The settler's and the gateway's own tree code. Its module also holds the D1 queries, typed
-// with the workers' globals that this Node project does not have, so it is loaded by a path the
-// type checker does not follow, and typed here by the two functions used.
-interface SettlementTree {
-  buildBatchTree(leaves: readonly LeafTuple[]): { root: Hex; nodes: Hex[]; treeIndices: number[] };
-  proofIndices(treeIndex: number): number[];
-}
-const settlementTreeModule = new URL("../../src/db/settlement-tree.ts", import.meta.url).href;
-const { buildBatchTree, proofIndices } = (await import(settlementTreeModule)) as SettlementTree;
+// The settler's own tree: src/db/settlement-tree's buildBatchTree is exactly this.
+const buildBatchTree = (tuples: readonly LeafTuple[]) => buildMerkleTree(tuples.map(tupleLeafHash));
 
 const leaves = Number(process.argv[2] ?? "100000");
 const proofs = 1_000;

@@ -1,7 +1,6 @@
 // What settling a batch costs on a chain: the contract gas test asserts on it, the bench prints
 // it. It imports src/protocol, whose imports have no extensions, so it runs under tsx or vitest,
 // not plain Node.
-import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import {
   type Address,
   createPublicClient,
@@ -9,7 +8,6 @@ import {
   getAddress,
   type Hex,
   http,
-  keccak256,
   type LocalAccount,
   size,
   stringToHex,
@@ -17,12 +15,14 @@ import {
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { verityLedgerAbi } from "../../contracts/generated/VerityLedger.ts";
+import { keccak256 } from "../../src/protocol/keccak256.ts";
 import {
   LEAF_OUTCOME,
-  LEAF_TYPES,
   type LeafTuple,
   leafTuple,
+  tupleLeafHash,
 } from "../../src/protocol/merkle-leaf.ts";
+import { buildMerkleTree, type MerkleTree } from "../../src/protocol/merkle-tree.ts";
 import {
   ledgerDomain,
   type SettlementBatch,
@@ -92,6 +92,14 @@ export function settlementRecords(count: number, salt: string): LeafTuple[] {
   );
 }
 
+/**
+ * The batch's tree as the settler builds it (`StandardMerkleTree.of(records, LEAF_TYPES)`, node
+ * for node, at the speed the settler gets).
+ */
+export function settlementTree(records: readonly LeafTuple[]): MerkleTree {
+  return buildMerkleTree(records.map(tupleLeafHash));
+}
+
 /** The salt `measureSettlementGas` builds the batch of `size` records from. */
 export const batchSalt = (size: number) => `batch ${size}`;
 
@@ -134,8 +142,8 @@ export async function measureSettlementGas(
   const signers = verifiers.slice(0, threshold);
   let nextBatchId = 1n;
 
-  const settleTree = async (tree: StandardMerkleTree<LeafTuple>, count: number) => {
-    const batch: SettlementBatch = { batchId: nextBatchId++, root: tree.root as Hex, count };
+  const settleTree = async (tree: MerkleTree, count: number) => {
+    const batch: SettlementBatch = { batchId: nextBatchId++, root: tree.root, count };
     const signatures = settlementSignatures(
       await Promise.all(signers.map((s) => signBatch(batch, domain, s))),
     );
@@ -157,7 +165,7 @@ export async function measureSettlementGas(
 
   const singleGas: bigint[] = [];
   for (const tuple of settlementRecords(singles, "single")) {
-    singleGas.push((await settleTree(StandardMerkleTree.of([tuple], LEAF_TYPES), 1)).gasUsed);
+    singleGas.push((await settleTree(settlementTree([tuple]), 1)).gasUsed);
   }
   const oneTxPerInferenceGas = Number(singleGas.reduce((a, b) => a + b, 0n)) / singles;
   log(`  ${singles} one-record batches settled: ${oneTxPerInferenceGas.toFixed(0)} gas each`);
@@ -165,7 +173,7 @@ export async function measureSettlementGas(
   const rows: SettlementGasRow[] = [];
   for (const count of options.sizes) {
     const started = performance.now();
-    const tree = StandardMerkleTree.of(settlementRecords(count, batchSalt(count)), LEAF_TYPES);
+    const tree = settlementTree(settlementRecords(count, batchSalt(count)));
     const treeMs = performance.now() - started;
     const settled = await settleTree(tree, count);
     rows.push({

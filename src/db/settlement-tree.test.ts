@@ -3,7 +3,8 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { numberToHex } from "viem";
 import { describe, expect, it } from "vitest";
 import { LEAF_OUTCOME, LEAF_TYPES, type LeafTuple } from "../protocol/merkle-leaf";
-import { buildBatchTree, proofIndices, readProof, treeNodeStatements } from "./settlement-tree";
+import { proofIndices } from "../protocol/merkle-tree";
+import { buildBatchTree, readProof, treeNodeStatements } from "./settlement-tree";
 
 const leafAt = (i: number): LeafTuple => [
   numberToHex(i + 1, { size: 16 }),

@@ -1,6 +1,6 @@
 import type { Hex } from "viem";
 import { type LeafTuple, tupleLeafHash } from "../protocol/merkle-leaf";
-import { buildMerkleTree, type MerkleTree } from "../protocol/merkle-tree";
+import { buildMerkleTree, type MerkleTree, proofIndices } from "../protocol/merkle-tree";
 
 /** A batch's tree as stored: every node hash, and where each leaf sits among them. */
 export type BatchTree = MerkleTree;
@@ -16,16 +16,6 @@ const NODES_PER_STATEMENT = 5_000;
  */
 export function buildBatchTree(leaves: readonly LeafTuple[]): BatchTree {
   return buildMerkleTree(leaves.map(tupleLeafHash));
-}
-
-/**
- * The node indices of the proof of the leaf at `treeIndex`, leaf to root: the sibling of each
- * node on the path (`i` odd: `i+1`, even: `i-1`), then its parent `(i-1) >> 1`.
- */
-export function proofIndices(treeIndex: number): number[] {
-  const indices: number[] = [];
-  for (let i = treeIndex; i > 0; i = (i - 1) >> 1) indices.push(i % 2 === 1 ? i + 1 : i - 1);
-  return indices;
 }
 
 /**

@@ -53,6 +53,16 @@ export function buildMerkleTree(leafHashes: readonly Hex[]): MerkleTree {
   return { root: nodes[0] as Hex, nodes, treeIndices };
 }
 
+/**
+ * The node indices of the proof of the leaf at `treeIndex`, leaf to root: the sibling of each
+ * node on the path (`i` odd: `i+1`, even: `i-1`), then its parent `(i-1) >> 1`.
+ */
+export function proofIndices(treeIndex: number): number[] {
+  const indices: number[] = [];
+  for (let i = treeIndex; i > 0; i = (i - 1) >> 1) indices.push(i % 2 === 1 ? i + 1 : i - 1);
+  return indices;
+}
+
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < a.length; i++) {
     const diff = (a[i] as number) - (b[i] as number);
