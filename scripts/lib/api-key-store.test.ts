@@ -13,17 +13,23 @@ import {
   revokeApiKey,
 } from "./api-key-store.ts";
 import { type D1Target, executeD1 } from "./d1.ts";
-import { applyLocalMigrations } from "./local-d1.ts";
+import { applyLocalMigrations, holdLocalD1 } from "./local-d1.ts";
 
 describe("API keys in a local D1 with the project's migrations", () => {
   let dir: string;
   let target: D1Target;
+  let database: { release(): Promise<void> } | undefined;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "verity-keys-"));
     target = { kind: "local", persistTo: dir };
+    // One database instance for the whole file rather than one per statement.
+    database = await holdLocalD1(dir);
     await applyLocalMigrations(dir);
   });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    await database?.release();
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it("creates, lists and revokes a key; only the key's hash is stored", async () => {
     const name = "Alice's laptop; -- not SQL";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DATABASE_NAME, executeD1 } from "./d1.ts";
-import { applyLocalMigrations } from "./local-d1.ts";
+import { applyLocalMigrations, holdLocalD1, withLocalD1 } from "./local-d1.ts";
 import { runCommandOrFail } from "./run-command.ts";
 import { wranglerSpec } from "./wrangler.ts";
 
@@ -57,5 +57,23 @@ describe("local migrations, applied in process", () => {
       "SELECT name, COUNT(*) AS n FROM d1_migrations GROUP BY name HAVING n > 1",
     );
     expect(rows).toEqual([]);
+  });
+
+  it("share one open database while it is held, and open afresh once the last hold is released", async () => {
+    const same = (a: unknown) => withLocalD1(ours, async (b) => a === b);
+    const first = await holdLocalD1(ours);
+    const second = await holdLocalD1(ours);
+    try {
+      const db = await withLocalD1(ours, async (db) => db);
+      expect(await same(db)).toBe(true);
+      await second.release();
+      await second.release(); // a second release of one hold is a no-op, not another's release
+      expect(await same(db)).toBe(true);
+      await first.release();
+      expect(await same(db)).toBe(false);
+    } finally {
+      await first.release();
+      await second.release();
+    }
   });
 });

@@ -5,7 +5,7 @@ import { getAddress } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VerityError } from "../../src/errors.ts";
 import { type D1Target, executeD1 } from "./d1.ts";
-import { applyLocalMigrations } from "./local-d1.ts";
+import { applyLocalMigrations, holdLocalD1 } from "./local-d1.ts";
 import { verifierRegistrationStatements } from "./verifier-store.ts";
 
 const ONE = getAddress("0x8f7d6a3e9b8a0c2c5f4e1d3b2a9c8e7f6d5c4b3a");
@@ -15,12 +15,18 @@ const ROWS = "SELECT address, url, status, registered_at, last_seen_at FROM veri
 describe("verifier registration in a local D1 with the project's migrations", () => {
   let dir: string;
   let target: D1Target;
+  let database: { release(): Promise<void> } | undefined;
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), "verity-verifiers-"));
     target = { kind: "local", persistTo: dir };
+    // One database instance for the whole file rather than one per statement.
+    database = await holdLocalD1(dir);
     await applyLocalMigrations(dir);
   });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    await database?.release();
+    await rm(dir, { recursive: true, force: true });
+  });
 
   const run = async (statements: string[]) =>
     (await executeD1(target, [...statements, ROWS])).at(-1);
