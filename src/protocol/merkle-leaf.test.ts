@@ -4,9 +4,11 @@ import {
   LEAF_FIELDS,
   LEAF_OUTCOME,
   LEAF_TYPES,
+  type LeafTuple,
   type LeafValues,
   leafHash,
   leafTuple,
+  tupleLeafHash,
 } from "./merkle-leaf";
 
 const leaf = (changes: Partial<LeafValues> = {}): LeafValues => ({
@@ -27,6 +29,18 @@ const cases: [string, LeafValues][] = [
   ["a non-ASCII model name", leaf({ model: "modèle/🚀" })],
   ["the largest safe createdAt", leaf({ createdAt: Number.MAX_SAFE_INTEGER })],
   ["createdAt 0", leaf({ createdAt: 0 })],
+  // The model string's tail around whole words: 1, 31, 32 and 33 bytes, and multi-byte UTF-8
+  // straddling a word's end.
+  ["a one-byte model", leaf({ model: "m" })],
+  ["a 31-byte model", leaf({ model: "m".repeat(31) })],
+  ["a 32-byte model", leaf({ model: "m".repeat(32) })],
+  ["a 33-byte model", leaf({ model: "m".repeat(33) })],
+  ["a model whose 4-byte character crosses a word", leaf({ model: `${"m".repeat(30)}🚀` })],
+  ["a long model name", leaf({ model: "@hf/long/".repeat(40) })],
+  [
+    "a lowercase node address",
+    leaf({ inferenceNode: "0x0000000000000000000000000000000000000001" }),
+  ],
 ];
 
 describe("LEAF_TYPES", () => {
@@ -72,6 +86,24 @@ describe("leafHash", () => {
     expect(leafHash(values)).toBe(tree.leafHash(leafTuple(values)));
     // A one-leaf tree's root is the leaf hash itself.
     expect(leafHash(values)).toBe(tree.root);
+  });
+
+  it("refuses a leaf whose field does not fit its type, as the ABI encoder would", () => {
+    const good = leafTuple(leaf());
+    const broken: [number, unknown][] = [
+      [0, "0x019ab4c27d3e7a109b2c3f4e5d6c7b"],
+      [1, `${good[1]}00`],
+      [4, "0xa0Ee7A142d267C1f36714E4a8F75612F20a7972"],
+      [5, 256],
+      [5, -1],
+      [6, "0xzz33333333333333333333333333333333333333333333333333333333333333"],
+      [7, 1.5],
+    ];
+    for (const [field, value] of broken) {
+      const tuple = [...good] as LeafTuple;
+      (tuple as unknown[])[field] = value;
+      expect(() => tupleLeafHash(tuple), `field ${field} = ${value}`).toThrow(/leaf/);
+    }
   });
 
   it("is pinned for the documented example, so the encoding cannot drift unnoticed", () => {

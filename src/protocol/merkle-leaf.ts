@@ -1,4 +1,4 @@
-import { type Address, encodeAbiParameters, type Hex } from "viem";
+import { type Address, type Hex, hexToBytes } from "viem";
 import { z } from "zod";
 import { JsonString } from "./canonical";
 import { InferenceId } from "./inference-id";
@@ -88,19 +88,63 @@ export function leafHash(values: LeafValues): Hex {
   return tupleLeafHash(leafTuple(values));
 }
 
-/** `leafHash` of a leaf already in `LEAF_TYPES` order, as stored records keep it. */
+/**
+ * `leafHash` of a leaf already in `LEAF_TYPES` order, as stored records keep it.
+ *
+ * The ABI encoding is written out for this one fixed layout rather than run through viem's
+ * general `encodeAbiParameters`, which was half the time of building a 100,000-leaf tree. The
+ * tests pin it against viem's encoder and the Merkle library on every field's edge cases.
+ *
+ * @throws Error if a field does not fit its type (as viem's encoder would).
+ */
 export function tupleLeafHash(tuple: LeafTuple): Hex {
   const [inferenceId, requestHash, responseHash, model, node, outcome, verdictsDigest, createdAt] =
     tuple;
-  const encoded = encodeAbiParameters(LEAF_FIELDS, [
-    inferenceId,
-    requestHash,
-    responseHash,
-    model,
-    node,
-    outcome,
-    verdictsDigest,
-    BigInt(createdAt),
-  ]);
-  return keccak256(keccak256(encoded));
+  const text = utf8.encode(model);
+  // Eight head words (the string's is the offset of its tail), then the string's length and
+  // its bytes, zero-padded to a whole word.
+  const encoded = new Uint8Array(
+    WORD * (LEAF_FIELDS.length + 1) + Math.ceil(text.length / WORD) * WORD,
+  );
+  putBytes(encoded, 0, inferenceId, 16, "inferenceId");
+  putBytes(encoded, 1, requestHash, 32, "requestHash");
+  putBytes(encoded, 2, responseHash, 32, "responseHash");
+  putUint(encoded, 3, WORD * LEAF_FIELDS.length, 32);
+  putBytes(encoded, 4, node, 20, "inferenceNode", true);
+  putUint(encoded, 5, outcome, 8);
+  putBytes(encoded, 6, verdictsDigest, 32, "verdictsDigest");
+  putUint(encoded, 7, createdAt, 64);
+  putUint(encoded, 8, text.length, 32);
+  encoded.set(text, WORD * (LEAF_FIELDS.length + 1));
+  return keccak256(keccak256(encoded, "bytes"));
+}
+
+const WORD = 32;
+const utf8 = new TextEncoder();
+
+/** `size` bytes of `hex` into word `word`: left-aligned (bytesN), or right-aligned (address). */
+function putBytes(
+  out: Uint8Array,
+  word: number,
+  hex: Hex,
+  size: number,
+  field: string,
+  rightAligned = false,
+): void {
+  if (hex.length !== 2 + 2 * size || !/^0x[0-9a-fA-F]*$/.test(hex)) {
+    throw new Error(`leaf field ${field} is not ${size} bytes of hex: ${hex}`);
+  }
+  out.set(hexToBytes(hex), word * WORD + (rightAligned ? WORD - size : 0));
+}
+
+/** An unsigned integer of `bits` bits, big-endian, right-aligned in word `word`. */
+function putUint(out: Uint8Array, word: number, value: number, bits: number): void {
+  if (!Number.isSafeInteger(value) || value < 0 || (bits < 53 && value >= 2 ** bits)) {
+    throw new Error(`leaf integer ${value} is not a uint${bits}`);
+  }
+  let rest = value;
+  for (let at = word * WORD + WORD - 1; rest > 0; at--) {
+    out[at] = rest % 256;
+    rest = Math.floor(rest / 256);
+  }
 }
