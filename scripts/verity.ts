@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { type Address, createPublicClient, getAddress, http } from "viem";
 import { z } from "zod";
-import { notFound } from "../src/errors.ts";
+import { notFound, VerityError } from "../src/errors.ts";
 import { chainView } from "../src/protocol/chain-view.ts";
 import { InferenceId } from "../src/protocol/inference-id.ts";
 import {
@@ -12,8 +12,9 @@ import {
   type RecordVerification,
   verifyRecord,
 } from "../src/protocol/verify-record.ts";
+import { type RecordFetch, verityClient } from "../src/protocol/verity-client.ts";
+import type { VerityRecord } from "../src/protocol/verity-record.ts";
 import { cliValue, parseCli, runMain, usageError } from "./lib/cli.ts";
-import { fetchRecord } from "./lib/fetch-record.ts";
 import { readLocalJson } from "./lib/local-json.ts";
 import { resolveStateDir } from "./lib/state-dir.ts";
 import { watchRound } from "./lib/watch-round.ts";
@@ -100,8 +101,17 @@ async function main(): Promise<number> {
   };
   const inferenceId = () => cliValue("inference id", InferenceId, rest[0]);
 
+  const fetchRecord = async () => {
+    const { gatewayUrl, apiKey } = gateway();
+    return recordOrThrow(
+      await verityClient({ baseURL: `${gatewayUrl.replace(/\/+$/, "")}/v1`, apiKey }).record(
+        inferenceId(),
+      ),
+    );
+  };
+
   if (command === "export") {
-    const record = await fetchRecord(gateway(), inferenceId());
+    const record = await fetchRecord();
     console.log(JSON.stringify(record, null, 2));
     return 0;
   }
@@ -109,9 +119,7 @@ async function main(): Promise<number> {
     return watchRound(gateway(), inferenceId(), (line) => console.log(line));
   }
 
-  const record = fromFile
-    ? await readRecordFile(values.file ?? "")
-    : await fetchRecord(gateway(), inferenceId());
+  const record = fromFile ? await readRecordFile(values.file ?? "") : await fetchRecord();
   const rpc = values.rpc ?? local?.rpcUrl;
   const nodes: Address[] = values.node
     ? values.node.map((node) => cliValue("--node", NodeAddress, node))
@@ -132,6 +140,16 @@ async function main(): Promise<number> {
     values.json ? JSON.stringify(verification, null, 2) : formatVerification(verification),
   );
   return verification.ok ? 0 : 1;
+}
+
+/** The record, or the gateway's refusal as the error the script prints (exit 1). */
+function recordOrThrow(fetched: RecordFetch): VerityRecord {
+  if (fetched.ok) return fetched.record;
+  throw new VerityError(fetched.message, {
+    status: fetched.reason === "not_found" ? 404 : 502,
+    type: "api_error",
+    code: fetched.reason,
+  });
 }
 
 async function readRecordFile(file: string): Promise<unknown> {

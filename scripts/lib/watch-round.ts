@@ -2,7 +2,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { EventSourceParserStream } from "eventsource-parser/stream";
 import { z } from "zod";
 import { VerityError } from "../../src/errors.ts";
-import type { GatewayAccess } from "./fetch-record.ts";
 
 const RoundEvent = z.looseObject({
   status: z.string(),
@@ -30,7 +29,7 @@ const SETTLEMENT_WAIT_MS = 10 * 60_000;
  * confirmed). Returns 0 once settled, 1 if the round ends inconclusive.
  */
 export async function watchRound(
-  access: GatewayAccess,
+  access: { gatewayUrl: string; apiKey: string },
   inferenceId: string,
   print: (line: string) => void,
 ): Promise<number> {

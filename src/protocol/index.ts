@@ -2,12 +2,14 @@ export * from "./batch-proposal";
 export { batchRoot } from "./batch-root";
 export * from "./batch-sign-request";
 export { canonicalJson, hashCanonical, JsonString } from "./canonical";
+export * from "./chain-view";
 export * from "./check-round-outcome";
 export * from "./committee";
 // The verification layer's messages (owned with the verification layer).
 export * from "./heartbeat";
 export { InferenceId, inferenceIdTimestamp, newInferenceId } from "./inference-id";
 export * from "./merkle-leaf";
+export { buildMerkleTree, type MerkleTree, proofIndices } from "./merkle-tree";
 export * from "./policy";
 export { ProtocolError } from "./protocol-error";
 export {
@@ -46,3 +48,6 @@ export {
   type VerifyReceiptOptions,
   verifyReceipt,
 } from "./verify-receipt";
+export * from "./verify-record";
+export * from "./verity-client";
+export * from "./verity-record";

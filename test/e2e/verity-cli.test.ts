@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import OpenAI from "openai";
-import { createPublicClient, getAddress, type Hex, http } from "viem";
+import { createPublicClient, getAddress, http } from "viem";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { binDir, pinnedPath, repoRoot } from "../../scripts/lib/paths.ts";
 import { chainView } from "../../src/protocol/chain-view.ts";
@@ -16,7 +16,9 @@ import {
   type RecordVerification,
   verifyRecord,
 } from "../../src/protocol/verify-record.ts";
+import { verityOf, withVerity } from "../../src/protocol/verity-client.ts";
 import type { VerityRecord } from "../../src/protocol/verity-record.ts";
+import { RECORD_TAMPERS } from "../fixtures/record-tampers.ts";
 
 const network = inject("localNetwork");
 const client = new OpenAI({ baseURL: `${network.gatewayUrl}/v1`, apiKey: network.apiKey });
@@ -47,10 +49,6 @@ async function verity(...args: string[]): Promise<CliRun> {
 
 const failedChecks = (verification: RecordVerification) =>
   verification.checks.filter((c) => c.status === "fail").map((c) => c.check);
-
-/** The hex string with its last byte flipped: one byte, still well-formed. */
-const flipLastByte = (hex: string): Hex =>
-  `${hex.slice(0, -2)}${((Number.parseInt(hex.slice(-2), 16) ^ 0xff) & 0xff).toString(16).padStart(2, "0")}` as Hex;
 
 describe("npx verity, on a settled answer", () => {
   let dir: string;
@@ -129,108 +127,9 @@ describe("npx verity, on a settled answer", () => {
     }
   });
 
-  // Each change is one byte or one value of the exported file; the set is every check that
-  // reads that field, and no other.
-  const tampers: [string, string[], (r: VerityRecord) => void][] = [
-    [
-      "the response content",
-      ["response_hash"],
-      (r) => {
-        if (r.response.kind === "chat") r.response.content = `${r.response.content}!`;
-      },
-    ],
-    [
-      "the request content",
-      ["request_hash"],
-      (r) => {
-        if (r.request.kind === "chat" && r.request.messages[0])
-          r.request.messages[0].content += "?";
-      },
-    ],
-    [
-      "the receipt's signature (wherever the file holds it)",
-      ["receipt_signature"],
-      (r) => {
-        r.receipt.signature = flipLastByte(r.receipt.signature);
-        if (r.round) r.round.receipt.signature = r.receipt.signature;
-      },
-    ],
-    // The verdicts' digest commits to each signature and signer, so it fails with them.
-    [
-      "a verdict's signature",
-      ["verdicts_digest", "verdict_signatures"],
-      (r) => {
-        const verdict = r.round?.verdicts[0];
-        if (verdict) verdict.signature = flipLastByte(verdict.signature);
-      },
-    ],
-    [
-      "a verdict's signer",
-      ["verdicts_digest", "verdict_signatures"],
-      (r) => {
-        const round = r.round;
-        const verdict = round?.verdicts[0];
-        const other = round?.committee.find((m) => !round.verdicts.some((v) => v.verifier === m));
-        if (verdict && other) verdict.verifier = other;
-      },
-    ],
-    [
-      "the committee",
-      ["committee"],
-      (r) => {
-        r.round?.committee.reverse();
-      },
-    ],
-    [
-      "the quorum",
-      ["quorum"],
-      (r) => {
-        if (r.round) r.round.quorum = r.round.verdicts.length + 1;
-      },
-    ],
-    [
-      "the leaf",
-      ["leaf"],
-      (r) => {
-        if (r.settlement) r.settlement.leafHash = flipLastByte(r.settlement.leafHash);
-      },
-    ],
-    [
-      "one proof element",
-      ["proof"],
-      (r) => {
-        const s = r.settlement;
-        if (!s) return;
-        if (s.proof.length === 0) s.proof.push(`0x${"11".repeat(32)}`);
-        else s.proof[0] = flipLastByte(s.proof[0] as Hex);
-      },
-    ],
-    [
-      "the root",
-      ["root_on_chain"],
-      (r) => {
-        if (r.settlement) r.settlement.root = flipLastByte(r.settlement.root);
-      },
-    ],
-    [
-      "the chain id",
-      ["chain_id"],
-      (r) => {
-        if (r.settlement) r.settlement.chainId = 1;
-      },
-    ],
-    [
-      "the transaction",
-      ["transaction"],
-      (r) => {
-        if (r.settlement) r.settlement.transactionHash = flipLastByte(r.settlement.transactionHash);
-      },
-    ],
-  ];
-
-  it.each(tampers)(
-    "catches %s: exactly its checks fail, with their reasons",
-    async (_field, expected, tamper) => {
+  it.each(RECORD_TAMPERS)(
+    "catches $field: exactly its checks fail, with their reasons",
+    async ({ expected, tamper }) => {
       expect(record, "the export test's record").toBeDefined();
       const chain = chainView(createPublicClient({ transport: http(network.rpcUrl) }));
       const options = { chain, trustedNodes: [getAddress(network.inferenceNode)] };
@@ -264,5 +163,32 @@ describe("npx verity, on a settled answer", () => {
     expect(run.stdout.trim().split("\n").at(-1)).toBe(
       "✗ 1 check(s) failed: do not trust this record",
     );
+  });
+});
+
+describe("withVerity, on the official OpenAI client", () => {
+  it("gives an answer's id and receipt, waits until it is settled, and verifies it against the chain", {
+    timeout: SETTLED_WITHIN_MS + 15_000,
+  }, async () => {
+    const openai = withVerity(
+      new OpenAI({ baseURL: `${network.gatewayUrl}/v1`, apiKey: network.apiKey }),
+    );
+    const completion = await openai.chat.completions.create({
+      model: "verity-ngram-1",
+      messages: [{ role: "user", content: "And me, from the client." }],
+      max_tokens: 8,
+    });
+    const answer = verityOf(completion);
+    expect(answer?.receipt?.inferenceId).toBe(answer?.inferenceId);
+    const settled = await openai.verity.settled(answer?.inferenceId ?? "", {
+      timeoutMs: SETTLED_WITHIN_MS,
+      intervalMs: 250,
+    });
+    expect(settled).toMatchObject({ ok: true, record: { status: "settled" } });
+    const checked = await openai.verity.verify(answer?.inferenceId ?? "", {
+      chain: chainView(createPublicClient({ transport: http(network.rpcUrl) })),
+      trustedNodes: [getAddress(network.inferenceNode)],
+    });
+    expect(checked).toMatchObject({ ok: true, verification: { ok: true, complete: true } });
   });
 });

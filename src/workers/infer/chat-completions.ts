@@ -4,6 +4,7 @@ import { createModelRegistry } from "../../backends/registry";
 import { invalidRequest, upstreamError } from "../../errors";
 import { errorResponse } from "../../http/error-response";
 import { newInferenceId, type Receipt } from "../../protocol";
+import { INFERENCE_ID_HEADER } from "../../protocol/verity-client";
 import {
   type ChatCompletionBody,
   ChatCompletionBody as ChatCompletionBodySchema,
@@ -13,8 +14,6 @@ import type { GatewayEnv } from "./gateway-env";
 import { parseJsonBody } from "./json-body";
 import { recordInference, verityBlock } from "./record-inference";
 import { startRound } from "./rounds";
-
-export const INFERENCE_ID_HEADER = "x-verity-inference-id";
 
 interface Completion {
   content: string;

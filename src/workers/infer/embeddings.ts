@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { createModelRegistry } from "../../backends/registry";
 import { invalidRequest } from "../../errors";
 import { newInferenceId } from "../../protocol";
-import { INFERENCE_ID_HEADER } from "./chat-completions";
+import { INFERENCE_ID_HEADER } from "../../protocol/verity-client";
 import { EmbeddingBody } from "./embedding-request";
 import type { GatewayEnv } from "./gateway-env";
 import { parseJsonBody } from "./json-body";
