@@ -20,7 +20,7 @@ const SETTLED_WITHIN_MS = 60_000;
 
 declare global {
   // Set by the bundle, in the page.
-  var runProtocolSuite: ((input: SuiteInput) => Promise<SuiteResult>) | undefined;
+  var verityProtocolSuite: ((input: SuiteInput) => Promise<SuiteResult>) | undefined;
 }
 
 let browser: Browser | undefined;
@@ -60,7 +60,7 @@ describe("the protocol library in headless Chromium", () => {
     const bundle = await build({
       stdin: {
         contents:
-          'import { runProtocolSuite } from "./test/browser/protocol-suite.ts";\nglobalThis.runProtocolSuite = runProtocolSuite;',
+          'import { runProtocolSuite } from "./test/browser/protocol-suite.ts";\nglobalThis.verityProtocolSuite = runProtocolSuite;',
         resolveDir: repoRoot,
         loader: "ts",
       },
@@ -84,10 +84,10 @@ describe("the protocol library in headless Chromium", () => {
     page.on("pageerror", (err) => errors.push(err.message));
     await page.setContent("<!doctype html><title>Verity protocol suite</title>");
     await page.addScriptTag({ content: script, type: "module" });
-    await page.waitForFunction(() => typeof globalThis.runProtocolSuite === "function");
+    await page.waitForFunction(() => typeof globalThis.verityProtocolSuite === "function");
     const inBrowser = await page.evaluate((suite) => {
-      if (!globalThis.runProtocolSuite) throw new Error("the bundle did not load");
-      return globalThis.runProtocolSuite(suite);
+      if (!globalThis.verityProtocolSuite) throw new Error("the bundle did not load");
+      return globalThis.verityProtocolSuite(suite);
     }, input);
     expect(errors).toEqual([]);
     expect(await page.evaluate(() => navigator.userAgent)).toContain("HeadlessChrome");
