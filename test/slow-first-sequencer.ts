@@ -2,16 +2,20 @@
 // has no cache, and a file of a minute or two that starts last sets the suite's wall time.
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
-/** Slowest first, as `npm test` reports them on 2 cores (clean clone runs 97 and 98). */
+/**
+ * Slowest first, as `npm test` reports them on 2 cores, with the files that run a local network
+ * (mostly waiting, and starting one costs ~13 CPU-s) spread between CPU-bound ones, so that the
+ * three workers never start networks all at once beside the e2e network and the static checks.
+ */
 const SLOWEST = [
   "scripts/lib/local-network-crash.test.ts",
-  "scripts/lib/local-network.test.ts",
   "src/workers/verify/co-sign-batch.test.ts",
-  "scripts/lib/local-d1.test.ts",
-  "scripts/lib/local-network-faulty.test.ts",
-  "src/durable/verification-round.test.ts",
   "src/workers/settle/tree-scale.test.ts",
+  "src/durable/verification-round.test.ts",
+  "scripts/lib/local-network.test.ts",
   "src/durable/settler.test.ts",
+  "scripts/lib/local-network-faulty.test.ts",
+  "scripts/lib/local-d1.test.ts",
 ];
 
 const rank = (spec: TestSpecification) => {
