@@ -37,6 +37,10 @@ interface EarlierRun {
   inferenceId: string | null;
 }
 
+/** A network of one verifier on `stateDir`, on free ports. */
+const oneVerifierNetwork = async (stateDir: string) =>
+  startLocalNetwork({ stateDir, port: await ports(1), verifiers: 1, log: quiet, readyTimeoutMs });
+
 const chat = (info: LocalNetwork["info"]) =>
   fetch(`${info.gatewayUrl}/v1/chat/completions`, {
     method: "POST",
@@ -156,13 +160,7 @@ describe("startLocalNetwork", () => {
 
   it("keeps its keys and its data across restarts", async () => {
     if (!earlierRun) {
-      const first = await startLocalNetwork({
-        stateDir,
-        port: await ports(1),
-        verifiers: 1,
-        log: quiet,
-        readyTimeoutMs,
-      });
+      const first = await oneVerifierNetwork(stateDir);
       try {
         const answer = await chat(first.info);
         expect(answer.status).toBe(200);
@@ -173,13 +171,7 @@ describe("startLocalNetwork", () => {
     }
     const { apiKey, inferenceNode, verifiers, inferenceId } = earlierRun;
 
-    restarted = await startLocalNetwork({
-      stateDir,
-      port: await ports(1),
-      verifiers: 1,
-      log: quiet,
-      readyTimeoutMs,
-    });
+    restarted = await oneVerifierNetwork(stateDir);
     expect(restarted.info).toMatchObject({ apiKey, inferenceNode });
     expect(restarted.info.verifiers.map((v) => v.address)).toEqual([verifiers[0]?.address]);
     const stored = await fetch(`${restarted.info.gatewayUrl}/v1/inferences/${inferenceId}`, {
@@ -198,13 +190,7 @@ describe("startLocalNetwork", () => {
   describe("with a one-verifier network running", () => {
     let network: LocalNetwork;
     beforeAll(async () => {
-      restarted ??= await startLocalNetwork({
-        stateDir,
-        port: await ports(1),
-        verifiers: 1,
-        log: quiet,
-        readyTimeoutMs,
-      });
+      restarted ??= await oneVerifierNetwork(stateDir);
       network = restarted;
     });
     afterAll(async () => {
@@ -213,13 +199,7 @@ describe("startLocalNetwork", () => {
     });
 
     it("refuses a second network on the same state directory", async () => {
-      const second = startLocalNetwork({
-        stateDir,
-        port: await ports(1),
-        verifiers: 1,
-        log: quiet,
-        readyTimeoutMs,
-      });
+      const second = oneVerifierNetwork(stateDir);
       try {
         await expect(second).rejects.toMatchObject({ status: 409, code: "state_dir_in_use" });
         // The refused start must not have disturbed the running one.

@@ -102,25 +102,19 @@ export async function verifyRecord(
   const { receipt, round, settlement } = record;
   add("record", "pass", `inference ${record.inferenceId}, ${record.status}`);
 
-  const requestDigest = requestHash(record.request);
-  if (requestDigest === receipt.requestHash) add("request_hash", "pass", requestDigest);
-  else {
-    add(
-      "request_hash",
-      "fail",
-      `the request hashes to ${requestDigest}; the receipt signed ${receipt.requestHash}`,
-      "request_hash_mismatch",
-    );
-  }
-  const responseDigest = responseHash(record.response);
-  if (responseDigest === receipt.responseHash) add("response_hash", "pass", responseDigest);
-  else {
-    add(
-      "response_hash",
-      "fail",
-      `the response hashes to ${responseDigest}; the receipt signed ${receipt.responseHash}`,
-      "response_hash_mismatch",
-    );
+  for (const [check, what, computed, signed] of [
+    ["request_hash", "request", requestHash(record.request), receipt.requestHash],
+    ["response_hash", "response", responseHash(record.response), receipt.responseHash],
+  ] as const) {
+    if (computed === signed) add(check, "pass", computed);
+    else {
+      add(
+        check,
+        "fail",
+        `the ${what} hashes to ${computed}; the receipt signed ${signed}`,
+        `${check}_mismatch`,
+      );
+    }
   }
 
   const signed = await verifyReceipt(receipt);
