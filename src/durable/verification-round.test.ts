@@ -47,11 +47,15 @@ async function networkFor(id: string, committeeModes: FaultMode[], spareModes: F
  * Captures what rounds send to the settlement queue. Queue bindings share one prototype, so
  * spying on it sees the round's own binding object.
  */
-async function spyOnQueue(_id: string) {
+/**
+ * The outcomes the round of `id` sends. Rounds of earlier tests (this file's, or another's in the
+ * same runtime) may still decide in the background, under load, so their messages are left out.
+ */
+async function spyOnQueue(id: string) {
   const sent: unknown[] = [];
   const queuePrototype = Object.getPrototypeOf(env.VERIFIED_INFERENCES) as Queue;
   vi.spyOn(queuePrototype, "send").mockImplementation(async (message) => {
-    sent.push(message);
+    if ((message as { inferenceId?: unknown }).inferenceId === id) sent.push(message);
     return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } } as QueueSendResponse;
   });
   return sent;
