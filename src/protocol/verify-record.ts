@@ -389,7 +389,11 @@ function proofCheck(
     holds = false;
   }
   return holds
-    ? ["proof", "pass", `${proof.length} hashes from the leaf to ${against}`]
+    ? [
+        "proof",
+        "pass",
+        `${proof.length} hash${proof.length === 1 ? "" : "es"} from the leaf to ${against}`,
+      ]
     : ["proof", "fail", `the proof does not lead from the leaf to ${against}`, "proof_mismatch"];
 }
 
