@@ -2,6 +2,7 @@ import { z } from "zod";
 import { Receipt } from "./receipt";
 import { type RecordVerification, type VerifyRecordOptions, verifyRecord } from "./verify-record";
 import { recordFromGateway, type VerityRecord } from "./verity-record";
+import { wait } from "./wait";
 
 /** The response header that names an answer's inference id. */
 export const INFERENCE_ID_HEADER = "x-verity-inference-id";
@@ -112,9 +113,9 @@ export function verityClient(options: VerityClientOptions): VerityClient {
     inferenceId: string,
     reached: (record: VerityRecord) => boolean,
     what: string,
-    wait: WaitOptions = {},
+    waiting: WaitOptions = {},
   ): Promise<RecordFetch> {
-    const deadline = Date.now() + (wait.timeoutMs ?? 120_000);
+    const deadline = Date.now() + (waiting.timeoutMs ?? 120_000);
     for (;;) {
       const current = await record(inferenceId);
       if (!current.ok || reached(current.record)) return current;
@@ -124,13 +125,13 @@ export function verityClient(options: VerityClientOptions): VerityClient {
           `inference ${inferenceId} ended inconclusive: it will not be ${what}`,
         );
       }
-      if (Date.now() > deadline || wait.signal?.aborted) {
+      if (Date.now() > deadline || waiting.signal?.aborted) {
         return failure(
           "timeout",
           `inference ${inferenceId} is ${current.record.status}, not ${what} yet`,
         );
       }
-      await sleep(wait.intervalMs ?? 1_000, wait.signal);
+      await wait(waiting.intervalMs ?? 1_000, waiting.signal);
     }
   }
 
@@ -183,18 +184,4 @@ async function refusal(response: Response, url: string): Promise<RecordFetchFail
   if (response.status === 404) return failure("not_found", message);
   if (response.status === 401 || response.status === 403) return failure("unauthorized", message);
   return failure("gateway_error", message);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

@@ -13,10 +13,10 @@ import {
   type TaskEnvelope,
 } from "../../protocol/task-envelope";
 import { taskDigest, verifyTask } from "../../protocol/verification-task";
+import { wait } from "../../protocol/wait";
 import { batchRefusal, isBatchRefusal } from "./batch-refusal";
 import { coSignBatch } from "./co-sign-batch";
 import { FairAdmission } from "./fair-admission";
-import { holdOpen } from "./hold-open";
 import { judgeTask } from "./judge-task";
 import { readBatchSignRequest } from "./read-batch-sign-request";
 import { readSignedTask } from "./read-signed-task";
@@ -186,7 +186,8 @@ export function createVerifierApp(
       if (!accepted.ok) throw taskRefusal(accepted.reason, accepted.message);
       if (config.faultMode === "silent") {
         c.get("releaseSlot")();
-        await holdOpen(SILENT_HOLD_MS, c.req.raw.signal);
+        // The client going away ends the hold.
+        await wait(SILENT_HOLD_MS, c.req.raw.signal);
         throw new VerityError(
           "This verifier is in the silent fault mode and never answers tasks.",
           {
@@ -257,7 +258,8 @@ export function createVerifierApp(
         );
       }
       if (config.faultMode === "silent") {
-        await holdOpen(SILENT_HOLD_MS, c.req.raw.signal);
+        // The client going away ends the hold.
+        await wait(SILENT_HOLD_MS, c.req.raw.signal);
         throw new VerityError(
           "This verifier is in the silent fault mode and never answers co-signing requests.",
           { status: 504, type: "service_unavailable", code: "silent_fault_mode" },

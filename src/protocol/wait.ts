@@ -1,5 +1,8 @@
-/** Waits `ms`, or until `signal` aborts (the client went away), whichever comes first. */
-export function holdOpen(ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Waits `ms`, or until `signal` aborts, whichever comes first; never rejects. In every runtime
+ * the protocol runs in (workerd, Node, browsers).
+ */
+export function wait(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     const timer = setTimeout(resolve, ms);
