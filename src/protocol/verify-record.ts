@@ -177,16 +177,14 @@ export async function verifyRecord(
     ),
   );
 
-  // Membership when the record was settled, or now while it is not.
+  // Membership at the settling block. Before settlement the record names no ledger, and so no
+  // registry: those links are pending.
   let registry: RegistryState | undefined;
   let chainFailure = "";
-  if (options.chain) {
+  if (options.chain && settlement) {
     try {
-      const ledger = settlement?.ledger;
-      const at = settlement?.blockNumber ?? (await options.chain.blockNumber());
-      registry = ledger
-        ? await options.chain.registryAt(await options.chain.registryOf(ledger), at)
-        : undefined;
+      const registryAddress = await options.chain.registryOf(settlement.ledger);
+      registry = await options.chain.registryAt(registryAddress, settlement.blockNumber);
     } catch (err) {
       chainFailure = describe(err);
     }
