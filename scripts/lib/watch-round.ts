@@ -63,7 +63,8 @@ export async function watchRound(
     .pipeThrough(new TextDecoderStream())
     .pipeThrough(new EventSourceParserStream());
   for await (const event of events) {
-    const round = RoundEvent.safeParse(JSON.parse(event.data));
+    // An event that is not a round snapshot (not JSON, another shape) is skipped, not fatal.
+    const round = RoundEvent.safeParse(parseJson(event.data));
     if (!round.success) continue;
     for (const member of round.data.committee ?? []) {
       if (seenMembers.has(member.address)) continue;
@@ -111,4 +112,12 @@ export async function watchRound(
   }
   print("settlement  not confirmed within 10 minutes; run watch again to keep following");
   return 1;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
