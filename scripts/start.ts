@@ -18,7 +18,8 @@ import { resolveStateDir } from "./lib/state-dir.ts";
 import { verifierServiceName } from "./lib/verifier-service.ts";
 
 const USAGE = `usage: npm start [-- [--port N] [--state-dir DIR] [--verifiers N] [--faulty MODE]
-                        [--cron-interval S] [--settle-interval S] [--block-time S]]
+                        [--cron-interval S] [--settle-interval S] [--block-time S]
+                        [--watch]]
 
   --port N             the gateway's port on 127.0.0.1 (default 8787); verifier n
                        listens on N+n, and the local chain (anvil) on the port after
@@ -30,6 +31,8 @@ const USAGE = `usage: npm start [-- [--port N] [--state-dir DIR] [--verifiers N]
   --cron-interval S    seconds between runs of the gateway's cron handler (default ${DEFAULT_CRON_INTERVAL_MS / 1000})
   --settle-interval S  seconds between the settler's ticks (default ${DEFAULT_SETTLE_INTERVAL_MS / 1000})
   --block-time S       seconds between the local chain's blocks (default ${DEFAULT_BLOCK_TIME_SECONDS})
+  --watch              bundle the workers from source and reload each on an edit; without
+                       it they run a build made once per change of the sources
 
 Intervals may be fractions of a second (at least 0.1): the tests run the network on short ones.`;
 
@@ -49,6 +52,7 @@ async function main(): Promise<number> {
     "cron-interval": { type: "string" },
     "settle-interval": { type: "string" },
     "block-time": { type: "string" },
+    watch: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -120,6 +124,7 @@ async function main(): Promise<number> {
       cronIntervalMs,
       settleIntervalMs,
       blockTimeSeconds,
+      watch: values.watch,
       // With an explicit --port the chain follows the verifiers, so that networks side by side
       // do not collide; the default one is on anvil's usual port.
       chainPort: values.port === undefined ? DEFAULT_CHAIN_PORT : undefined,

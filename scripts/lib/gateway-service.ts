@@ -11,9 +11,11 @@ import type { Service, ServiceContext } from "./service.ts";
 import { writeSettlerConfig } from "./settler-config.ts";
 import { wranglerPersistDir, writePrivateFile } from "./state-dir.ts";
 import { type VerifierRegistration, verifierRegistrationStatements } from "./verifier-store.ts";
+import { prebuiltWorker } from "./worker-build.ts";
 import {
   isWranglerBuildFailure,
   wranglerDevArgs,
+  wranglerDevCodeArgs,
   wranglerDevNoise,
   wranglerSpec,
 } from "./wrangler.ts";
@@ -34,6 +36,8 @@ export interface GatewayOptions {
    * in the same `wrangler dev` (sharing D1 and the queue), once the chain service is ready.
    */
   settlement?: { chainService: string; settleIntervalMs: number };
+  /** Bundle from source and reload on edits, rather than run prebuilt workers. */
+  watch?: boolean;
 }
 
 const Health = z.object({ status: z.literal("ok"), node: z.string() });
@@ -52,6 +56,7 @@ export function gatewayService(options: GatewayOptions): Service {
   const persistTo = (ctx: ServiceContext) => wranglerPersistDir(ctx.stateDir);
   const d1 = (ctx: ServiceContext): D1Target => ({ kind: "local", persistTo: persistTo(ctx) });
   let settlerConfig: string | undefined;
+  let prebuilt: string | undefined;
 
   return {
     name: "gateway",
@@ -61,7 +66,12 @@ export function gatewayService(options: GatewayOptions): Service {
         envFile(ctx),
         `INFERENCE_NODE_KEY=${ctx.secrets.inferenceNodeKey}\nCOORDINATOR_KEY=${ctx.secrets.coordinatorKey}\n`,
       );
-      await applyLocalMigrations(persistTo(ctx));
+      const [gatewayBuild, settlerBuild] = await Promise.all([
+        options.watch ? undefined : prebuiltWorker("wrangler.toml"),
+        options.watch || !options.settlement ? undefined : prebuiltWorker("wrangler.settle.toml"),
+        applyLocalMigrations(persistTo(ctx)),
+      ]);
+      prebuilt = gatewayBuild;
       ctx.signal.throwIfAborted();
       if (options.settlement) {
         await ctx.reached(options.settlement.chainService, "ready");
@@ -76,6 +86,7 @@ export function gatewayService(options: GatewayOptions): Service {
             SETTLE_INTERVAL_MS: String(options.settlement.settleIntervalMs),
           },
           ctx.secrets.settlerKey,
+          settlerBuild,
         );
       }
     },
@@ -92,6 +103,7 @@ export function gatewayService(options: GatewayOptions): Service {
       return wranglerSpec(
         [
           "dev",
+          ...wranglerDevCodeArgs(prebuilt),
           ...configs,
           ...wranglerDevArgs({
             host: options.host,

@@ -44,6 +44,11 @@ export interface LocalNetworkOptions {
   gatewayVars?: Record<string, string>;
   /** The dev key's rate limit when it is first stored. */
   apiKeyRateLimitPerMinute?: number;
+  /**
+   * Run the workers from source under wrangler dev's watcher, so that edits reload. By default
+   * they run prebuilt (worker-build.ts): a build per change of the sources, not per start.
+   */
+  watch?: boolean;
   /** Where progress and the services' output go (one line per call). */
   log?: (line: string) => void;
   /** Keep the services' colours (default: when stderr is a terminal). */
@@ -145,6 +150,7 @@ export function localServices(options: LocalNetworkOptions, secrets: DevSecrets)
           }
         : undefined,
       apiKeyRateLimitPerMinute: options.apiKeyRateLimitPerMinute,
+      watch: options.watch,
       verifiers: verifiers.map((v) => ({ address: v.address, url: `http://${HOST}:${v.port}` })),
       retiredVerifiers: secrets.verifierKeys
         .slice(count)
@@ -160,6 +166,7 @@ export function localServices(options: LocalNetworkOptions, secrets: DevSecrets)
         faultMode: v.faultMode,
         onlineTimeoutMs: options.verifierOnlineTimeoutMs,
         chainService: settlement ? CHAIN_SERVICE : undefined,
+        watch: options.watch,
       }),
     ),
     scheduledTriggerService({

@@ -27,6 +27,8 @@ export async function writeSettlerConfig(
   stateDir: string,
   vars: SettlerVars,
   settlerKey: string,
+  /** A prebuilt settler (worker-build.ts) to run unbundled, instead of its sources. */
+  prebuilt?: string,
 ): Promise<string> {
   const source = await readFile(path.join(repoRoot, "wrangler.settle.toml"), "utf8");
   // The production environment is not run locally, and its own `vars` must stay untouched.
@@ -42,7 +44,9 @@ export async function writeSettlerConfig(
     }
     local = local.replace(line, `${key} = ${JSON.stringify(value)}`);
   };
-  replaceLine("main", path.join(repoRoot, "src", "workers", "settle", "index.ts"));
+  replaceLine("main", prebuilt ?? path.join(repoRoot, "src", "workers", "settle", "index.ts"));
+  // `--no-bundle` reaches only the first of several configs: this one says it for itself.
+  if (prebuilt) local = local.replace(/^main = .*$/m, (line) => `${line}\nno_bundle = true`);
   replaceLine("migrations_dir", path.join(repoRoot, "migrations"));
   for (const [key, value] of Object.entries(vars)) replaceLine(key, value);
 

@@ -14,9 +14,11 @@ import type { FaultyMode } from "./local-json.ts";
 import { toolFailure } from "./script-error.ts";
 import type { Service, ServiceContext } from "./service.ts";
 import { writePrivateFile } from "./state-dir.ts";
+import { prebuiltWorker } from "./worker-build.ts";
 import {
   isWranglerBuildFailure,
   wranglerDevArgs,
+  wranglerDevCodeArgs,
   wranglerDevNoise,
   wranglerSpec,
 } from "./wrangler.ts";
@@ -35,6 +37,8 @@ export interface VerifierServiceOptions {
   onlineTimeoutMs?: number;
   /** The chain service whose contracts this verifier checks batches against before co-signing. */
   chainService?: string;
+  /** Bundle from source and reload on edits, rather than run the prebuilt worker. */
+  watch?: boolean;
 }
 
 /** The name of verifier `index`'s service. */
@@ -63,6 +67,7 @@ export function verifierService(options: VerifierServiceOptions): Service {
   const keyIndex = options.index - 1;
   const envFile = (ctx: ServiceContext) => path.join(ctx.stateDir, `${name}.env`);
   const persistTo = (ctx: ServiceContext) => verifierPersistDir(ctx.stateDir, options.index);
+  let prebuilt: string | undefined;
 
   return {
     name,
@@ -76,6 +81,7 @@ export function verifierService(options: VerifierServiceOptions): Service {
       // fire while the coordinator is still starting, and the next would come a heartbeat
       // interval later, keeping this verifier offline that long: start afresh instead.
       await rm(persistTo(ctx), { recursive: true, force: true });
+      if (!options.watch) prebuilt = await prebuiltWorker("wrangler.verify.toml");
       if (options.chainService) await ctx.reached(options.chainService, "ready");
     },
 
@@ -91,6 +97,7 @@ export function verifierService(options: VerifierServiceOptions): Service {
       return wranglerSpec(
         [
           "dev",
+          ...wranglerDevCodeArgs(prebuilt),
           "--config",
           "wrangler.verify.toml",
           // Distinct names keep the verifiers apart in wrangler's registry of local dev sessions.

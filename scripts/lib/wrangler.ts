@@ -83,3 +83,10 @@ export function wranglerDevNoise(): (line: string) => boolean {
 
 /** A `Service.isFatalAtStart` for `wrangler dev`: it stays up after a failed build, waiting for a fix. */
 export const isWranglerBuildFailure = (line: string) => /\[ERROR\] Build failed/.test(line);
+
+/**
+ * The `wrangler dev` arguments that choose a worker's code: a prebuilt entry module run as it is
+ * (see worker-build.ts), or, with none, the config's `main` bundled and watched for edits.
+ */
+export const wranglerDevCodeArgs = (prebuilt: string | undefined): string[] =>
+  prebuilt ? [prebuilt, "--no-bundle"] : [];
