@@ -11,9 +11,11 @@ import {VerifierRegistry} from "./VerifierRegistry.sol";
  * @notice Commits the Merkle roots of batches of verified inference records, each co-signed by a
  * quorum of the verifiers registered in `registry`.
  *
- * A batch is a StandardMerkleTree (OpenZeppelin's merkle-tree library) of records (see `Leaf`);
- * only its root, size and the block it landed in are stored, so settling costs the same whatever
- * the size.
+ * A batch is a Merkle tree of records' leaf hashes, hashed as OpenZeppelin's merkle-tree library
+ * does; only its root, size and the block it landed in are stored, so settling costs the same
+ * whatever the size. The ledger knows leaves by hash only: how a record is laid out in its leaf
+ * is the protocol's business (src/protocol/merkle-leaf.ts), so a new leaf version needs no new
+ * contract.
  *
  * Anyone may submit a batch: the verifiers' EIP-712 signatures are the authority, the submitter
  * only pays gas. Signatures must be ordered by signer address, strictly ascending: that proves
@@ -32,18 +34,6 @@ contract VerityLedger is EIP712 {
         uint32 count;
         uint64 blockNumber;
         uint64 timestamp;
-    }
-
-    /// @notice One record of a batch, in StandardMerkleTree leaf order (see merkle-leaf.ts).
-    struct Leaf {
-        bytes16 inferenceId;
-        bytes32 requestHash;
-        bytes32 responseHash;
-        string model;
-        address inferenceNode;
-        uint8 outcome;
-        bytes32 verdictsDigest;
-        uint64 createdAt;
     }
 
     bytes32 public constant BATCH_TYPEHASH = keccak256("Batch(uint64 batchId,bytes32 root,uint32 count)");
@@ -118,34 +108,5 @@ contract VerityLedger is EIP712 {
     function isIncluded(uint64 batchId, bytes32[] calldata proof, bytes32 leaf) public view returns (bool) {
         bytes32 root = _batches[batchId].root;
         return root != bytes32(0) && MerkleProof.verifyCalldata(proof, root, leaf);
-    }
-
-    /// @notice Whether the record `leaf` is in settled batch `batchId`.
-    function isRecordIncluded(uint64 batchId, bytes32[] calldata proof, Leaf calldata leaf)
-        external
-        view
-        returns (bool)
-    {
-        return isIncluded(batchId, proof, leafHash(leaf));
-    }
-
-    /// @notice The StandardMerkleTree leaf hash of a record: keccak256(keccak256(abi.encode(fields))).
-    function leafHash(Leaf calldata leaf) public pure returns (bytes32) {
-        return keccak256(
-            bytes.concat(
-                keccak256(
-                    abi.encode(
-                        leaf.inferenceId,
-                        leaf.requestHash,
-                        leaf.responseHash,
-                        leaf.model,
-                        leaf.inferenceNode,
-                        leaf.outcome,
-                        leaf.verdictsDigest,
-                        leaf.createdAt
-                    )
-                )
-            )
-        );
     }
 }

@@ -76,6 +76,22 @@ const failed = async (record: VerityRecord) => {
 };
 
 describe("verifyRecord on a chain", () => {
+  it("verifies records of protocol v1 and v2 settled on one ledger: old records stay checkable", async () => {
+    anvil = await startAnvil();
+    try {
+      const voters = verifierAccounts(3);
+      const { ledger } = await deploy(anvil, voters, 2);
+      for (const [i, protocol] of [1, 2].entries()) {
+        const record = await decidedRecord({ node, voters, protocol: protocol as 1 | 2 });
+        expect(record.round?.version).toBe(protocol);
+        const settled = await settleRecord(record, ledger, BigInt(10 + i), voters.slice(0, 2));
+        expect(await failed(settled)).toEqual([]);
+      }
+    } finally {
+      await anvil.stop();
+    }
+  });
+
   it("verifies a settled record after its verifier is removed and anvil restarts from its state", async () => {
     const stateFile = path.join(dir, "anvil.json");
     anvil = await startAnvil(["--state", stateFile]);

@@ -7,15 +7,17 @@ import {
   type LocalAccount,
   parseEventLogs,
   stringToHex,
+  zeroHash,
 } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   LEAF_OUTCOME,
-  LEAF_TYPES,
   type LeafValues,
   leafHash,
   leafTuple,
+  leafTypes,
 } from "../../src/protocol/merkle-leaf.ts";
+import { buildMerkleTree, proofIndices } from "../../src/protocol/merkle-tree.ts";
 import {
   batchDigest,
   ledgerDomain,
@@ -325,124 +327,84 @@ describe("VerityLedger's EIP-712 domain and digest", () => {
 });
 
 describe("VerityLedger inclusion proofs", () => {
-  const record = (i: number): LeafValues => ({
-    inferenceId: `019ab4c2-7d3e-7a10-9b2c-${i.toString(16).padStart(12, "0")}`,
-    requestHash: keccak256(stringToHex(`request ${i}`)),
-    responseHash: keccak256(stringToHex(`response ${i}`)),
-    model: i % 2 ? "@cf/meta/llama-3.1-8b-instruct" : "verity-reference-1",
-    inferenceNode: getAddress("0xa0Ee7A142d267C1f36714E4a8F75612F20a79720"),
-    outcome: i % 5 ? LEAF_OUTCOME.verified : LEAF_OUTCOME.rejected,
-    verdictsDigest: keccak256(stringToHex(`verdicts ${i}`)),
-    createdAt: 1767225600000 + i,
-  });
-  const onChainLeaf = (values: LeafValues) => {
-    const [
-      inferenceId,
-      requestHash,
-      responseHash,
-      model,
-      inferenceNode,
-      outcome,
-      verdictsDigest,
-      createdAt,
-    ] = leafTuple(values);
-    return {
-      inferenceId,
-      requestHash,
-      responseHash,
-      model,
-      inferenceNode,
-      outcome,
-      verdictsDigest,
-      createdAt: BigInt(createdAt),
-    };
-  };
+  // A batch settled across the upgrade holds leaves of both versions: the ledger sees hashes.
+  const record = (i: number): LeafValues =>
+    i % 2
+      ? {
+          version: 1,
+          inferenceId: `019ab4c2-7d3e-7a10-9b2c-${i.toString(16).padStart(12, "0")}`,
+          requestHash: keccak256(stringToHex(`request ${i}`)),
+          responseHash: keccak256(stringToHex(`response ${i}`)),
+          model: i % 3 ? "@cf/meta/llama-3.1-8b-instruct" : "verity-reference-1",
+          inferenceNode: getAddress("0xa0Ee7A142d267C1f36714E4a8F75612F20a79720"),
+          outcome: i % 5 ? LEAF_OUTCOME.verified : LEAF_OUTCOME.rejected,
+          verdictsDigest: keccak256(stringToHex(`verdicts ${i}`)),
+          createdAt: 1767225600000 + i,
+        }
+      : {
+          version: 2,
+          inferenceId: `019ab4c2-7d3e-7a10-9b2c-${i.toString(16).padStart(12, "0")}`,
+          receiptDigest: keccak256(stringToHex(`receipt ${i}`)),
+          inferenceNode: getAddress("0xa0Ee7A142d267C1f36714E4a8F75612F20a79720"),
+          outcome: i % 5 ? LEAF_OUTCOME.verified : LEAF_OUTCOME.rejected,
+          verdictsDigest: keccak256(stringToHex(`verdicts ${i}`)),
+          modelDigest: zeroHash,
+          strength: "unset",
+          strengthScore: 0,
+          fee: String(i * 1_000_000),
+        };
   const records = Array.from({ length: 100 }, (_, i) => record(i));
-  const tree = StandardMerkleTree.of(records.map(leafTuple), LEAF_TYPES);
+  const tree = buildMerkleTree(records.map(leafHash));
+  const proofOf = (i: number) =>
+    proofIndices(tree.treeIndices[i] ?? -1).map((j) => tree.nodes[j] as Hex);
   let batch: SettlementBatch;
 
   beforeAll(async () => {
-    batch = { batchId: nextBatchId++, root: tree.root as Hex, count: records.length };
+    batch = { batchId: nextBatchId++, root: tree.root, count: records.length };
     await settle(anvil, ledger, batch, await quorumSignatures(ledger, batch, pick(0, 1, 2)));
   });
 
-  const isIncluded = (batchId: bigint, proof: string[], leaf: Hex) =>
+  const isIncluded = (batchId: bigint, proof: Hex[], leaf: Hex) =>
     client.readContract({
       address: ledger,
       abi: verityLedgerAbi,
       functionName: "isIncluded",
-      args: [batchId, proof as Hex[], leaf],
+      args: [batchId, proof, leaf],
     });
 
-  it("verifies a merkle-tree proof of a real leaf, by hash and by record", async () => {
-    for (const i of [0, 1, 37, 99]) {
-      const values = records[i] as LeafValues;
-      const proof = tree.getProof(leafTuple(values)) as Hex[];
-      expect(await isIncluded(batch.batchId, proof, leafHash(values))).toBe(true);
-      expect(
-        await client.readContract({
-          address: ledger,
-          abi: verityLedgerAbi,
-          functionName: "isRecordIncluded",
-          args: [batch.batchId, proof, onChainLeaf(values)],
-        }),
-      ).toBe(true);
+  it("verifies a merkle-tree proof of a real leaf of either version, by its hash", async () => {
+    for (const i of [0, 1, 37, 98, 99]) {
+      expect(await isIncluded(batch.batchId, proofOf(i), leafHash(records[i] as LeafValues))).toBe(
+        true,
+      );
     }
   });
 
   it("refuses a wrong leaf, another leaf's proof and an unsettled batch", async () => {
-    const values = records[37] as LeafValues;
-    const proof = tree.getProof(leafTuple(values)) as Hex[];
-    const forged = {
-      ...values,
-      outcome: LEAF_OUTCOME.verified === values.outcome ? 2 : 1,
-    } as LeafValues;
-    expect(await isIncluded(batch.batchId, proof, leafHash(forged))).toBe(false);
-    expect(
-      await client.readContract({
-        address: ledger,
-        abi: verityLedgerAbi,
-        functionName: "isRecordIncluded",
-        args: [batch.batchId, proof, onChainLeaf(forged)],
-      }),
-    ).toBe(false);
-    expect(await isIncluded(batch.batchId, tree.getProof(0), leafHash(values))).toBe(false);
-    expect(await isIncluded(batch.batchId + 10_000n, proof, leafHash(values))).toBe(false);
+    for (const i of [37, 38]) {
+      const values = records[i] as LeafValues;
+      const forged = {
+        ...values,
+        outcome: LEAF_OUTCOME.verified === values.outcome ? 2 : 1,
+      } as LeafValues;
+      expect(await isIncluded(batch.batchId, proofOf(i), leafHash(forged))).toBe(false);
+      expect(await isIncluded(batch.batchId, proofOf(0), leafHash(values))).toBe(false);
+      expect(await isIncluded(batch.batchId + 10_000n, proofOf(i), leafHash(values))).toBe(false);
+    }
   });
 
-  it("hashes a record on-chain exactly as merkle-leaf.ts and the merkle-tree library do", async () => {
+  it("hashes a record exactly as merkle-leaf.ts and the merkle-tree library do, in both versions", () => {
     for (const values of [
       records[0],
       records[5],
-      { ...record(7), model: "modèle/🚀" },
+      records[6],
+      { ...(record(7) as LeafValues & { version: 1 }), model: "modèle/🚀" },
+      { ...(record(8) as LeafValues & { version: 2 }), fee: (2n ** 256n - 1n).toString() },
     ] as LeafValues[]) {
-      const onChain = await client.readContract({
-        address: ledger,
-        abi: verityLedgerAbi,
-        functionName: "leafHash",
-        args: [onChainLeaf(values)],
-      });
-      expect(onChain).toBe(leafHash(values));
-      expect(onChain).toBe(tree.leafHash(leafTuple(values)));
+      const tuple = leafTuple(values);
+      expect(leafHash(values)).toBe(
+        StandardMerkleTree.of([tuple], leafTypes(tuple)).leafHash(tuple),
+      );
     }
-    // The example pinned in src/protocol/merkle-leaf.test.ts (which runs without a chain).
-    const pinned: LeafValues = {
-      inferenceId: "019ab4c2-7d3e-7a10-9b2c-3f4e5d6c7b8a",
-      requestHash: "0x1111111111111111111111111111111111111111111111111111111111111111",
-      responseHash: "0x2222222222222222222222222222222222222222222222222222222222222222",
-      model: "@cf/meta/llama-3.1-8b-instruct",
-      inferenceNode: "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720",
-      outcome: LEAF_OUTCOME.verified,
-      verdictsDigest: "0x3333333333333333333333333333333333333333333333333333333333333333",
-      createdAt: 1767225600000,
-    };
-    expect(
-      await client.readContract({
-        address: ledger,
-        abi: verityLedgerAbi,
-        functionName: "leafHash",
-        args: [onChainLeaf(pinned)],
-      }),
-    ).toBe("0x3717d60e8d26601857de98be2d7586b376675a421de1cef7afd5c1d371fbb782");
   });
 });

@@ -23,12 +23,14 @@ import {
   tupleLeafHash,
 } from "../../src/protocol/merkle-leaf.ts";
 import { buildMerkleTree, type MerkleTree } from "../../src/protocol/merkle-tree.ts";
+import { UNSET_FEE, UNSET_MODEL_DIGEST } from "../../src/protocol/receipt.ts";
 import {
   ledgerDomain,
   type SettlementBatch,
   settlementSignatures,
   signBatch,
 } from "../../src/protocol/settlement-batch.ts";
+import { UNSET_STRENGTH } from "../../src/protocol/verification-strength.ts";
 import { deployVerityContracts } from "./deploy-verity-contracts.ts";
 
 /** anvil's first account, funded at genesis: it deploys and settles. */
@@ -80,21 +82,22 @@ export interface SettlementGasReport {
 export function settlementRecords(count: number, salt: string): LeafTuple[] {
   return Array.from({ length: count }, (_, i) =>
     leafTuple({
+      version: 2,
       inferenceId: `019ab4c2-7d3e-7a10-9b2c-${i.toString(16).padStart(12, "0")}`,
-      requestHash: keccak256(stringToHex(`${salt} request ${i}`)),
-      responseHash: keccak256(stringToHex(`${salt} response ${i}`)),
-      model: "@cf/meta/llama-3.1-8b-instruct",
+      receiptDigest: keccak256(stringToHex(`${salt} receipt ${i}`)),
       inferenceNode: getAddress("0xa0Ee7A142d267C1f36714E4a8F75612F20a79720"),
       outcome: i % 10 ? LEAF_OUTCOME.verified : LEAF_OUTCOME.rejected,
       verdictsDigest: keccak256(stringToHex(`${salt} verdicts ${i}`)),
-      createdAt: 1767225600000 + i,
+      modelDigest: UNSET_MODEL_DIGEST,
+      ...UNSET_STRENGTH,
+      fee: UNSET_FEE,
     }),
   );
 }
 
 /**
- * The batch's tree as the settler builds it (`StandardMerkleTree.of(records, LEAF_TYPES)`, node
- * for node, at the speed the settler gets).
+ * The batch's tree as the settler builds it (`SimpleMerkleTree.of` the leaf hashes, node for
+ * node, at the speed the settler gets).
  */
 export function settlementTree(records: readonly LeafTuple[]): MerkleTree {
   return buildMerkleTree(records.map(tupleLeafHash));

@@ -9,6 +9,7 @@ import {
   storeChatInference,
 } from "../../test/verifier-network";
 import {
+  checkOutcomeDigests,
   checksDigest,
   Receipt,
   type RoundOutcome,
@@ -467,13 +468,17 @@ describe("VerificationRound", () => {
       .bind(id)
       .first<{ receipt: string }>();
     const receipt = JSON.parse(row?.receipt ?? "{}");
+    // Protocol v2: the round's strength rides along; every verdict is `unset` for now.
     expect(message).toMatchObject({
-      version: 1,
+      version: 2,
       inferenceId: id,
       outcome: "verified",
-      receipt,
+      receipt: { ...receipt, version: 2 },
       quorum: 2,
+      strength: "unset",
+      strengthScore: 0,
     });
+    expect(checkOutcomeDigests(message)).toBeNull();
     expect(message.receiptDigest).toBe(receiptDigest(receipt));
     expect(message.committee).toHaveLength(3);
     expect(message.verdicts.length).toBeGreaterThanOrEqual(2);

@@ -15,6 +15,8 @@ import {
   type RoundOutcome,
   rankVerifiers,
   receiptDigest,
+  roundStrength,
+  type Strength,
   signTask,
   signTaskEnvelope,
   TASK_ENVELOPE_HEADER,
@@ -64,6 +66,11 @@ export interface RoundSnapshot {
   }[];
   /** What the settlement leaf commits to: the counted verdicts' digest, once decided. */
   verdictsDigest: string | null;
+  /**
+   * The decision's strength (`roundStrength` of the counted verdicts), once decided: it settles
+   * in the version-2 leaf. Null while running.
+   */
+  strength: Strength | null;
   refused: Partial<Record<VerdictRefusal, number>>;
 }
 
@@ -515,10 +522,11 @@ export class VerificationRound extends DurableObject<Env> {
 
   private outcome(round: StoredRound): RoundOutcome {
     const verdicts = this.countedVerdicts(round);
+    const outcome = round.status === "verified" ? "verified" : "rejected";
     return {
-      version: 1,
+      version: 2,
       inferenceId: round.inferenceId,
-      outcome: round.status === "verified" ? "verified" : "rejected",
+      outcome,
       receipt: round.payload.receipt,
       receiptDigest: receiptDigest(round.payload.receipt),
       quorum: this.config.quorum,
@@ -526,6 +534,7 @@ export class VerificationRound extends DurableObject<Env> {
       verdicts,
       verdictsDigest: verdictsDigest(verdicts),
       decidedAt: round.decidedAt ?? Date.now(),
+      ...roundStrength({ outcome, verdicts }),
     };
   }
 
@@ -608,6 +617,13 @@ export class VerificationRound extends DurableObject<Env> {
       })),
       verdictsDigest:
         round.status === "running" ? null : verdictsDigest(this.countedVerdicts(round)),
+      strength:
+        round.status === "running"
+          ? null
+          : roundStrength({
+              outcome: round.status === "verified" ? "verified" : "rejected",
+              verdicts: this.countedVerdicts(round),
+            }),
       refused: round.refused,
     };
   }

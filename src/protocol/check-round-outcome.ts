@@ -1,6 +1,11 @@
 import { type Address, getAddress } from "viem";
 import { receiptDigest } from "./receipt";
-import { type RoundOutcome, verdictsDigest } from "./round-outcome";
+import {
+  AGREEING_VERDICT,
+  type RoundOutcome,
+  roundStrength,
+  verdictsDigest,
+} from "./round-outcome";
 import { verifyVerdict } from "./verdict";
 import { verifyReceipt } from "./verify-receipt";
 
@@ -14,6 +19,8 @@ export type RoundOutcomeFailureReason =
   | "verdicts_digest_mismatch"
   /** A verdict is about another inference or receipt, or not signed by the verifier it names. */
   | "bad_verdict"
+  /** A version-2 outcome claims another strength than its agreeing verdicts give. */
+  | "strength_mismatch"
   /** Too few distinct registered verifiers signed a verdict agreeing with the outcome. */
   | "insufficient_quorum";
 
@@ -42,13 +49,10 @@ const fail = (
   path: string,
 ): RoundOutcomeFailure => ({ ok: false, reason, message, path });
 
-/** The verdict that agrees with a decision: `valid` for verified, `invalid` for rejected. */
-const AGREEING_VERDICT = { verified: "valid", rejected: "invalid" } as const;
-
 /**
  * The checks that need no key and no registry: the receipt is this inference's and
- * `receiptDigest` is its digest, `verdictsDigest` commits to the verdicts, and every verdict is
- * about this receipt. Null when they hold. A settler runs them on arrival; without them every
+ * `receiptDigest` is its digest, a version-2 outcome's strength is its verdicts', `verdictsDigest`
+ * commits to the verdicts, and every verdict is about this receipt. Null when they hold. A settler runs them on arrival; without them every
  * co-signer would refuse the batch the outcome landed in.
  */
 export function checkOutcomeDigests(outcome: RoundOutcome): RoundOutcomeFailure | null {
@@ -67,6 +71,16 @@ export function checkOutcomeDigests(outcome: RoundOutcome): RoundOutcomeFailure 
       `Inference ${id}: the receipt's digest is ${digest}, the outcome says ${outcome.receiptDigest}.`,
       "receiptDigest",
     );
+  }
+  if (outcome.version === 2) {
+    const { strength, strengthScore } = roundStrength(outcome);
+    if (strength !== outcome.strength || strengthScore !== outcome.strengthScore) {
+      return fail(
+        "strength_mismatch",
+        `Inference ${id}: its agreeing verdicts give strength ${strength} (${strengthScore}), the outcome says ${outcome.strength} (${outcome.strengthScore}).`,
+        "strength",
+      );
+    }
   }
   const committed = verdictsDigest(outcome.verdicts);
   if (committed !== outcome.verdictsDigest) {

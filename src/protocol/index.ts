@@ -16,12 +16,21 @@ export {
   Bytes32,
   ChecksumAddress,
   RECEIPT_DOMAIN,
+  RECEIPT_DOMAIN_V2,
   RECEIPT_TYPES,
+  RECEIPT_TYPES_V2,
   Receipt,
   receiptDigest,
+  receiptTypedDataV1,
+  receiptTypedDataV2,
   SignatureHex,
   signReceipt,
+  Uint256String,
+  UNSET_FEE,
+  UNSET_MODEL_DIGEST,
   UnsignedReceipt,
+  UnsignedReceiptV1,
+  UnsignedReceiptV2,
 } from "./receipt";
 export * from "./recover-signer";
 export {
@@ -41,6 +50,7 @@ export * from "./round-outcome";
 export * from "./settlement-batch";
 export * from "./task-envelope";
 export * from "./verdict";
+export * from "./verification-strength";
 export * from "./verification-task";
 export {
   type ReceiptFailureReason,

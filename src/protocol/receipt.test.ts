@@ -10,11 +10,17 @@ import { describe, expect, it } from "vitest";
 import { newInferenceId } from "./inference-id";
 import {
   RECEIPT_DOMAIN,
+  RECEIPT_DOMAIN_V2,
   RECEIPT_TYPES,
+  RECEIPT_TYPES_V2,
   Receipt,
   receiptDigest,
   signReceipt,
+  UNSET_FEE,
+  UNSET_MODEL_DIGEST,
   type UnsignedReceipt,
+  type UnsignedReceiptV1,
+  type UnsignedReceiptV2,
 } from "./receipt";
 import { requestHash } from "./request";
 import { responseHash } from "./response";
@@ -25,7 +31,7 @@ const account = privateKeyToAccount(
 );
 const HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
 
-const unsigned = (changes: Partial<UnsignedReceipt> = {}): UnsignedReceipt => ({
+const unsigned = (changes: Partial<UnsignedReceiptV1> = {}): UnsignedReceiptV1 => ({
   version: 1,
   inferenceId: newInferenceId(),
   model: "@cf/meta/llama-3.1-8b-instruct",
@@ -153,5 +159,60 @@ describe("Receipt", () => {
   it("refuses a receipt without its signature", async () => {
     const { signature: _, ...rest } = await valid();
     expect(Receipt.safeParse(rest).success).toBe(false);
+  });
+});
+
+describe("version-2 receipts", () => {
+  const v2 = (changes: Partial<UnsignedReceiptV2> = {}): UnsignedReceiptV2 => ({
+    ...unsigned(),
+    version: 2,
+    modelDigest: UNSET_MODEL_DIGEST,
+    fee: UNSET_FEE,
+    ...changes,
+  });
+  const typedDataV2 = (r: UnsignedReceiptV2) =>
+    ({
+      domain: RECEIPT_DOMAIN_V2,
+      types: RECEIPT_TYPES_V2,
+      primaryType: "Receipt",
+      message: { ...r, createdAt: BigInt(r.createdAt), fee: BigInt(r.fee) },
+    }) as const;
+
+  it("add the model digest and the fee to version 1's fields, under domain version 2", () => {
+    expect(RECEIPT_DOMAIN_V2).toEqual({ name: "Verity", version: "2" });
+    expect(RECEIPT_TYPES_V2.Receipt.map((f) => `${f.type} ${f.name}`).join(",")).toBe(
+      "string inferenceId,string model,string backend,bytes32 requestHash,bytes32 responseHash,uint64 createdAt,address node,bytes32 modelDigest,uint256 fee",
+    );
+    expect(UNSET_MODEL_DIGEST).toBe(`0x${"00".repeat(32)}`);
+    expect(UNSET_FEE).toBe("0");
+  });
+
+  it.each([
+    ["unset fields", v2()],
+    ["a pinned model and a fee", v2({ modelDigest: `0x${"ab".repeat(32)}`, fee: "1500000" })],
+    ["a fee past 2^53", v2({ fee: "9007199254740993" })],
+    ["the largest uint256 fee", v2({ fee: (2n ** 256n - 1n).toString() })],
+  ])("hash as viem's hashTypedData for %s, and sign to the node", async (_, r) => {
+    expect(receiptDigest(r)).toBe(hashTypedData(typedDataV2(r)));
+    const signed = await signReceipt(r, account);
+    expect(Receipt.parse(signed)).toEqual({ ...r, signature: signed.signature });
+    expect(await recoverTypedDataAddress({ ...typedDataV2(r), signature: signed.signature })).toBe(
+      account.address,
+    );
+  });
+
+  it("never share a digest with the version-1 receipt of the same call", () => {
+    const { version: _, modelDigest: __, fee: ___, ...fields } = v2();
+    expect(receiptDigest(v2())).not.toBe(receiptDigest({ ...fields, version: 1 }));
+  });
+
+  it("refuse a fee that is not a uint256 in plain decimal, and a missing reserved field", async () => {
+    for (const fee of ["01", "-1", "1.5", "0x10", (2n ** 256n).toString(), ""]) {
+      await expect(signReceipt(v2({ fee }), account), fee).rejects.toThrow();
+    }
+    const { fee: _, ...missing } = v2();
+    expect(Receipt.safeParse({ ...missing, signature: `0x${"11".repeat(65)}` }).success).toBe(
+      false,
+    );
   });
 });

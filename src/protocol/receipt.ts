@@ -9,6 +9,7 @@ import {
   numberToHex,
   padHex,
   stringToBytes,
+  zeroHash,
 } from "viem";
 import { z } from "zod";
 import { JsonString } from "./canonical";
@@ -21,7 +22,13 @@ import { InferenceId } from "./inference-id";
  */
 export const RECEIPT_DOMAIN = { name: "Verity", version: "1" } as const;
 
-/** The EIP-712 types of a receipt; the primary type is `Receipt`. */
+/**
+ * The EIP-712 domain of version-2 receipts and verdicts: the same off-chain domain, a new
+ * version, so that no version-1 signature can pass for a version-2 one.
+ */
+export const RECEIPT_DOMAIN_V2 = { name: "Verity", version: "2" } as const;
+
+/** The EIP-712 types of a version-1 receipt; the primary type is `Receipt`. */
 export const RECEIPT_TYPES = {
   Receipt: [
     { name: "inferenceId", type: "string" },
@@ -33,6 +40,23 @@ export const RECEIPT_TYPES = {
     { name: "node", type: "address" },
   ],
 } as const;
+
+/**
+ * The EIP-712 types of a version-2 receipt: version 1's fields, then the two that protocol v2
+ * reserves for the issues that fill them (see docs/protocol.md, "Protocol versions").
+ */
+export const RECEIPT_TYPES_V2 = {
+  Receipt: [
+    ...RECEIPT_TYPES.Receipt,
+    { name: "modelDigest", type: "bytes32" },
+    { name: "fee", type: "uint256" },
+  ],
+} as const;
+
+/** A version-2 receipt's `modelDigest` until models are pinned: no version is claimed. */
+export const UNSET_MODEL_DIGEST: Hex = zeroHash;
+/** A version-2 receipt's `fee` until calls are priced: nothing was charged. */
+export const UNSET_FEE = "0";
 
 /** 0x-prefixed lowercase hex of 32 bytes, as viem's keccak256 prints it. */
 export const Bytes32 = z.custom<Hex>(
@@ -52,9 +76,13 @@ export const SignatureHex = z.custom<Hex>(
   "must be 0x followed by 130 lowercase hex digits (r || s || v)",
 );
 
-/** A receipt before signing. `version` 1 is signed under `RECEIPT_DOMAIN.version` "1". */
-export const UnsignedReceipt = z.strictObject({
-  version: z.literal(1),
+/** A uint256 as a decimal string (JSON numbers cannot hold one exactly), no leading zeros. */
+export const Uint256String = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,77})$/, "must be a decimal integer without leading zeros")
+  .refine((v) => BigInt(v) < 2n ** 256n, "must fit in a uint256");
+
+const receiptFields = {
   inferenceId: InferenceId,
   model: JsonString.min(1),
   backend: JsonString.min(1),
@@ -63,15 +91,39 @@ export const UnsignedReceipt = z.strictObject({
   /** Unix milliseconds. */
   createdAt: z.int().min(0),
   node: ChecksumAddress,
+};
+
+/** A version-1 receipt before signing, signed under `RECEIPT_DOMAIN` with `RECEIPT_TYPES`. */
+export const UnsignedReceiptV1 = z.strictObject({ version: z.literal(1), ...receiptFields });
+
+/** A version-2 receipt before signing, signed under `RECEIPT_DOMAIN_V2` with `RECEIPT_TYPES_V2`. */
+export const UnsignedReceiptV2 = z.strictObject({
+  version: z.literal(2),
+  ...receiptFields,
+  /** Which build of the model answered; `UNSET_MODEL_DIGEST` until models are pinned. */
+  modelDigest: Bytes32,
+  /** What the call cost, in the settlement token's smallest unit; `UNSET_FEE` until priced. */
+  fee: Uint256String,
 });
+
+export type UnsignedReceiptV1 = z.infer<typeof UnsignedReceiptV1>;
+export type UnsignedReceiptV2 = z.infer<typeof UnsignedReceiptV2>;
+
+/** A receipt before signing, of either version; new receipts are version 2. */
+export const UnsignedReceipt = z.discriminatedUnion("version", [
+  UnsignedReceiptV1,
+  UnsignedReceiptV2,
+]);
 export type UnsignedReceipt = z.infer<typeof UnsignedReceipt>;
 
 /** The JSON form of a signed receipt. */
-export const Receipt = UnsignedReceipt.extend({ signature: SignatureHex });
+export const Receipt = z.discriminatedUnion("version", [
+  UnsignedReceiptV1.extend({ signature: SignatureHex }),
+  UnsignedReceiptV2.extend({ signature: SignatureHex }),
+]);
 export type Receipt = z.infer<typeof Receipt>;
 
-// The typed-data message: only the signed fields, createdAt as uint64.
-const typedMessage = (receipt: UnsignedReceipt) => ({
+const messageV1 = (receipt: UnsignedReceipt) => ({
   inferenceId: receipt.inferenceId,
   model: receipt.model,
   backend: receipt.backend,
@@ -81,30 +133,54 @@ const typedMessage = (receipt: UnsignedReceipt) => ({
   node: receipt.node,
 });
 
+/** The EIP-712 domain, types and message of a version-1 receipt, as `signTypedData` takes them. */
+export const receiptTypedDataV1 = (receipt: UnsignedReceiptV1) => ({
+  domain: RECEIPT_DOMAIN,
+  types: RECEIPT_TYPES,
+  primaryType: "Receipt" as const,
+  message: messageV1(receipt),
+});
+
+/** The EIP-712 domain, types and message of a version-2 receipt. */
+export const receiptTypedDataV2 = (receipt: UnsignedReceiptV2) => ({
+  domain: RECEIPT_DOMAIN_V2,
+  types: RECEIPT_TYPES_V2,
+  primaryType: "Receipt" as const,
+  message: { ...messageV1(receipt), modelDigest: receipt.modelDigest, fee: BigInt(receipt.fee) },
+});
+
 // EIP-712 by hand with precomputed constants: viem's hashTypedData re-derives
 // and re-hashes the domain and type string and re-validates on every call,
 // which doubled the cost of a receipt. Tests pin this to hashTypedData.
-const DOMAIN_SEPARATOR = domainSeparator({ domain: RECEIPT_DOMAIN });
-const RECEIPT_TYPE_HASH = keccak256(
-  stringToBytes(`Receipt(${RECEIPT_TYPES.Receipt.map((f) => `${f.type} ${f.name}`).join(",")})`),
-);
+const typeHash = (fields: readonly { name: string; type: string }[]) =>
+  keccak256(stringToBytes(`Receipt(${fields.map((f) => `${f.type} ${f.name}`).join(",")})`));
+const V1 = {
+  domainSeparator: domainSeparator({ domain: RECEIPT_DOMAIN }),
+  typeHash: typeHash(RECEIPT_TYPES.Receipt),
+};
+const V2 = {
+  domainSeparator: domainSeparator({ domain: RECEIPT_DOMAIN_V2 }),
+  typeHash: typeHash(RECEIPT_TYPES_V2.Receipt),
+};
 const hashString = (s: string) => keccak256(stringToBytes(s));
 
 /** The EIP-712 typed-data hash of a receipt: what is signed, and what verdicts reference. */
 export function receiptDigest(receipt: UnsignedReceipt): Hex {
-  const structHash = keccak256(
-    concat([
-      RECEIPT_TYPE_HASH,
-      hashString(receipt.inferenceId),
-      hashString(receipt.model),
-      hashString(receipt.backend),
-      receipt.requestHash,
-      receipt.responseHash,
-      numberToHex(receipt.createdAt, { size: 32 }),
-      padHex(receipt.node.toLowerCase() as Hex, { size: 32 }),
-    ]),
-  );
-  return keccak256(concat(["0x1901", DOMAIN_SEPARATOR, structHash]));
+  const { domainSeparator, typeHash } = receipt.version === 1 ? V1 : V2;
+  const words: Hex[] = [
+    typeHash,
+    hashString(receipt.inferenceId),
+    hashString(receipt.model),
+    hashString(receipt.backend),
+    receipt.requestHash,
+    receipt.responseHash,
+    numberToHex(receipt.createdAt, { size: 32 }),
+    padHex(receipt.node.toLowerCase() as Hex, { size: 32 }),
+  ];
+  if (receipt.version === 2) {
+    words.push(receipt.modelDigest, numberToHex(BigInt(receipt.fee), { size: 32 }));
+  }
+  return keccak256(concat(["0x1901", domainSeparator, keccak256(concat(words))]));
 }
 
 /**
@@ -127,12 +203,9 @@ export async function signReceipt(
   // account.signTypedData would redo; the bytes signed are identical.
   const signature = account.sign
     ? await account.sign({ hash: receiptDigest(parsed) })
-    : await account.signTypedData({
-        domain: RECEIPT_DOMAIN,
-        types: RECEIPT_TYPES,
-        primaryType: "Receipt",
-        message: typedMessage(parsed),
-      });
+    : parsed.version === 1
+      ? await account.signTypedData(receiptTypedDataV1(parsed))
+      : await account.signTypedData(receiptTypedDataV2(parsed));
   if (!SignatureHex.safeParse(signature).success || !/(1b|1c)$/.test(signature)) {
     throw new Error(`account produced a signature that is not r || s || v(27|28): ${signature}`);
   }

@@ -1,6 +1,7 @@
 import {
   concat,
   type Hex,
+  hashTypedData,
   keccak256,
   numberToHex,
   recoverTypedDataAddress,
@@ -9,14 +10,16 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { hashCanonical } from "./canonical";
-import { RECEIPT_DOMAIN } from "./receipt";
+import { RECEIPT_DOMAIN, RECEIPT_DOMAIN_V2 } from "./receipt";
 import {
   type CheckResult,
   checksDigest,
   recoverVerdictSigner,
   signVerdict,
-  type UnsignedVerdict,
+  type UnsignedVerdictV1,
+  type UnsignedVerdictV2,
   VERDICT_TYPES,
+  VERDICT_TYPES_V2,
   type Verdict,
   verdictDigest,
   verdictOutcome,
@@ -38,7 +41,7 @@ const checks: CheckResult[] = [
   { check: "re-execution@1", status: "pass", reason: "response_hash_matched" },
 ];
 
-const unsigned = (changes: Partial<UnsignedVerdict> = {}): UnsignedVerdict => ({
+const unsigned = (changes: Partial<UnsignedVerdictV1> = {}): UnsignedVerdictV1 => ({
   version: 1,
   inferenceId: "019b76da-a800-7c1f-9a2b-4d3e5f607182",
   receiptDigest: keccak256(stringToBytes("receipt")),
@@ -235,5 +238,72 @@ describe("recoverVerdictSigner", () => {
     expect(bad).not.toHaveProperty("status");
     const edited = await recoverVerdictSigner({ ...verdict, checks: checks.slice(1) });
     expect(edited).toMatchObject({ ok: false, reason: "checks_digest_mismatch" });
+  });
+});
+
+describe("version-2 verdicts", () => {
+  const v2 = (changes: Partial<UnsignedVerdictV2> = {}): UnsignedVerdictV2 => ({
+    ...unsigned(),
+    version: 2,
+    strength: "unset",
+    strengthScore: 0,
+    ...changes,
+  });
+
+  it("are signed under domain version 2 with the strength fields, as viem's typed data hashes them", async () => {
+    expect(VERDICT_TYPES_V2.Verdict.map((f) => `${f.type} ${f.name}`).join(",")).toBe(
+      "string inferenceId,bytes32 receiptDigest,uint8 outcome,bytes32 checksDigest,bytes32 policyHash,uint8 strength,uint16 strengthScore",
+    );
+    const verdict = await signVerdict(v2(), account);
+    const message = {
+      inferenceId: verdict.inferenceId,
+      receiptDigest: verdict.receiptDigest,
+      outcome: 1,
+      checksDigest: verdict.checksDigest,
+      policyHash: verdict.policyHash,
+      strength: 0,
+      strengthScore: 0,
+    };
+    const typed = {
+      domain: RECEIPT_DOMAIN_V2,
+      types: VERDICT_TYPES_V2,
+      primaryType: "Verdict",
+      message,
+    } as const;
+    expect(verdictDigest(verdict)).toBe(hashTypedData(typed));
+    expect(await recoverTypedDataAddress({ ...typed, signature: verdict.signature })).toBe(
+      account.address,
+    );
+    expect(await verifyVerdict(verdict)).toMatchObject({ ok: true, signer: account.address });
+  });
+
+  it("never share a digest with the version-1 verdict of the same judgement", () => {
+    expect(verdictDigest(v2())).not.toBe(verdictDigest(unsigned()));
+  });
+
+  it("refuse a strength changed after signing, or a version-1 signature relabelled as version 2", async () => {
+    const signed = await signVerdict(v2(), account);
+    expect(await verifyVerdict({ ...signed, strengthScore: 1 })).toMatchObject({
+      ok: false,
+      reason: "signer_mismatch",
+    });
+    const old = await signVerdict(unsigned(), account);
+    expect(
+      await verifyVerdict({ ...old, version: 2, strength: "unset", strengthScore: 0 }),
+    ).toMatchObject({ ok: false, reason: "signer_mismatch" });
+  });
+
+  it("refuse a strength that is not defined yet, or a score past 10,000, as malformed", async () => {
+    const signed = await signVerdict(v2(), account);
+    for (const changes of [
+      { strength: "exact" },
+      { strengthScore: 10_001 },
+      { strength: undefined },
+    ]) {
+      expect(await verifyVerdict({ ...signed, ...changes })).toMatchObject({
+        ok: false,
+        reason: "malformed",
+      });
+    }
   });
 });

@@ -2,8 +2,15 @@ import { type Address, type Hex, hashTypedData, type LocalAccount } from "viem";
 import { type ZodError, z } from "zod";
 import { hashCanonical, JsonString } from "./canonical";
 import { InferenceId } from "./inference-id";
-import { Bytes32, ChecksumAddress, RECEIPT_DOMAIN, SignatureHex } from "./receipt";
+import {
+  Bytes32,
+  ChecksumAddress,
+  RECEIPT_DOMAIN,
+  RECEIPT_DOMAIN_V2,
+  SignatureHex,
+} from "./receipt";
 import { recoverSigner } from "./recover-signer";
+import { STRENGTH_CODES, StrengthScore, VerificationStrength } from "./verification-strength";
 
 /** The EIP-712 types of a verdict, signed under `RECEIPT_DOMAIN`; the primary type is `Verdict`. */
 export const VERDICT_TYPES = {
@@ -13,6 +20,18 @@ export const VERDICT_TYPES = {
     { name: "outcome", type: "uint8" },
     { name: "checksDigest", type: "bytes32" },
     { name: "policyHash", type: "bytes32" },
+  ],
+} as const;
+
+/**
+ * The EIP-712 types of a version-2 verdict, signed under `RECEIPT_DOMAIN_V2`: version 1's
+ * fields, then the strength that protocol v2 reserves (see verification-strength.ts).
+ */
+export const VERDICT_TYPES_V2 = {
+  Verdict: [
+    ...VERDICT_TYPES.Verdict,
+    { name: "strength", type: "uint8" },
+    { name: "strengthScore", type: "uint16" },
   ],
 } as const;
 
@@ -54,9 +73,7 @@ export function checksDigest(checks: readonly CheckResult[]): Hex {
   return hashCanonical(checks);
 }
 
-/** A verdict before signing. `checksDigest` is `checksDigest(checks)`. */
-export const UnsignedVerdict = z.strictObject({
-  version: z.literal(1),
+const verdictFields = {
   inferenceId: InferenceId,
   /** The EIP-712 digest of the receipt judged (`receiptDigest(receipt)`). */
   receiptDigest: Bytes32,
@@ -66,27 +83,67 @@ export const UnsignedVerdict = z.strictObject({
   /** The `policyHash` of the policy the checks applied. */
   policyHash: Bytes32,
   verifier: ChecksumAddress,
+};
+
+/** A version-1 verdict before signing. `checksDigest` is `checksDigest(checks)`. */
+export const UnsignedVerdictV1 = z.strictObject({ version: z.literal(1), ...verdictFields });
+/** A version-2 verdict before signing: version 1's fields and how strong the checks were. */
+export const UnsignedVerdictV2 = z.strictObject({
+  version: z.literal(2),
+  ...verdictFields,
+  strength: VerificationStrength,
+  strengthScore: StrengthScore,
 });
+export type UnsignedVerdictV1 = z.infer<typeof UnsignedVerdictV1>;
+export type UnsignedVerdictV2 = z.infer<typeof UnsignedVerdictV2>;
+
+/** A verdict before signing, of either version; new verdicts are version 2. */
+export const UnsignedVerdict = z.discriminatedUnion("version", [
+  UnsignedVerdictV1,
+  UnsignedVerdictV2,
+]);
 export type UnsignedVerdict = z.infer<typeof UnsignedVerdict>;
 
 /** The JSON form of a signed verdict. */
-export const Verdict = UnsignedVerdict.extend({ signature: SignatureHex });
+export const Verdict = z.discriminatedUnion("version", [
+  UnsignedVerdictV1.extend({ signature: SignatureHex }),
+  UnsignedVerdictV2.extend({ signature: SignatureHex }),
+]);
 export type Verdict = z.infer<typeof Verdict>;
+
+const messageV1 = (verdict: UnsignedVerdict) => ({
+  inferenceId: verdict.inferenceId,
+  receiptDigest: verdict.receiptDigest,
+  outcome: VERDICT_OUTCOME_CODES[verdict.outcome],
+  checksDigest: verdict.checksDigest,
+  policyHash: verdict.policyHash,
+});
+
+/** The EIP-712 domain, types and message of a version-1 verdict, as `signTypedData` takes them. */
+export const verdictTypedDataV1 = (verdict: UnsignedVerdictV1) => ({
+  domain: RECEIPT_DOMAIN,
+  types: VERDICT_TYPES,
+  primaryType: "Verdict" as const,
+  message: messageV1(verdict),
+});
+
+/** The EIP-712 domain, types and message of a version-2 verdict. */
+export const verdictTypedDataV2 = (verdict: UnsignedVerdictV2) => ({
+  domain: RECEIPT_DOMAIN_V2,
+  types: VERDICT_TYPES_V2,
+  primaryType: "Verdict" as const,
+  message: {
+    ...messageV1(verdict),
+    strength: STRENGTH_CODES[verdict.strength],
+    strengthScore: verdict.strengthScore,
+  },
+});
 
 /** The EIP-712 typed-data hash of a verdict: what its verifier signs. */
 export function verdictDigest(verdict: UnsignedVerdict): Hex {
-  return hashTypedData({
-    domain: RECEIPT_DOMAIN,
-    types: VERDICT_TYPES,
-    primaryType: "Verdict",
-    message: {
-      inferenceId: verdict.inferenceId,
-      receiptDigest: verdict.receiptDigest,
-      outcome: VERDICT_OUTCOME_CODES[verdict.outcome],
-      checksDigest: verdict.checksDigest,
-      policyHash: verdict.policyHash,
-    },
-  });
+  return verdict.version === 1
+    ? hashTypedData(verdictTypedDataV1(verdict))
+    : hashTypedData(verdictTypedDataV2(verdict));
 }
 
 /**
@@ -109,24 +166,16 @@ export async function signVerdict(
   if (parsed.checksDigest !== expected) {
     throw new Error(`verdict checksDigest ${parsed.checksDigest} is not ${expected}`);
   }
-  const signature = await account.signTypedData({
-    domain: RECEIPT_DOMAIN,
-    types: VERDICT_TYPES,
-    primaryType: "Verdict",
-    message: {
-      inferenceId: parsed.inferenceId,
-      receiptDigest: parsed.receiptDigest,
-      outcome: VERDICT_OUTCOME_CODES[parsed.outcome],
-      checksDigest: parsed.checksDigest,
-      policyHash: parsed.policyHash,
-    },
-  });
+  const signature =
+    parsed.version === 1
+      ? await account.signTypedData(verdictTypedDataV1(parsed))
+      : await account.signTypedData(verdictTypedDataV2(parsed));
   return { ...parsed, signature };
 }
 
 /** Why a verdict was refused, in the order the checks run. */
 export type VerdictFailureReason =
-  /** Not a well-formed version-1 verdict. */
+  /** Not a well-formed verdict of a known version. */
   | "malformed"
   /** `checksDigest` is not the hash of `checks`: the checks were altered. */
   | "checks_digest_mismatch"

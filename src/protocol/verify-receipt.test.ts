@@ -2,7 +2,7 @@ import { numberToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { newInferenceId } from "./inference-id";
-import { type Receipt, receiptDigest, signReceipt, type UnsignedReceipt } from "./receipt";
+import { type Receipt, receiptDigest, signReceipt, type UnsignedReceiptV1 } from "./receipt";
 import { type NormalizedChatRequest, requestHash } from "./request";
 import { type ChatResponseContent, type EmbeddingResponseContent, responseHash } from "./response";
 import { verifyReceipt } from "./verify-receipt";
@@ -25,7 +25,7 @@ const request: NormalizedChatRequest = {
 };
 const response: ChatResponseContent = { kind: "chat", content: "4", finish_reason: "stop" };
 
-const sign = (changes: Partial<UnsignedReceipt> = {}) =>
+const sign = (changes: Partial<UnsignedReceiptV1> = {}) =>
   signReceipt(
     {
       version: 1,

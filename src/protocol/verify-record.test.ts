@@ -3,9 +3,10 @@ import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import { decidedRecord } from "../../test/fixtures/verity-record";
 import type { ChainView } from "./chain-view";
-import { LEAF_TYPES, leafHash } from "./merkle-leaf";
+import { LEAF_TYPES, LEAF_TYPES_V2, leafHash } from "./merkle-leaf";
 import { buildMerkleTree, proofIndices } from "./merkle-tree";
 import { leafFromOutcome } from "./round-outcome";
+import { UNSET_STRENGTH } from "./verification-strength";
 import { RECORD_CHECKS, type RecordVerification, verifyRecord } from "./verify-record";
 import { recordFromGateway, type VerityRecord } from "./verity-record";
 
@@ -144,7 +145,10 @@ describe("verifyRecord", () => {
 
 describe("recordFromGateway", () => {
   /** The gateway's two answers for `record`, with one more verdict that came in too late. */
-  function answers(record: VerityRecord, leafTypes = LEAF_TYPES) {
+  function answers(
+    record: VerityRecord,
+    leafTypes = record.round?.version === 1 ? LEAF_TYPES : LEAF_TYPES_V2,
+  ) {
     const { round, settlement } = record;
     if (!round || !settlement) throw new Error("fixture");
     const late = { counted: false, verdict: round.verdicts[0] };
@@ -162,6 +166,7 @@ describe("recordFromGateway", () => {
           decidedAt: round.decidedAt,
           verdicts: [...round.verdicts.map((verdict) => ({ counted: true, verdict })), late],
           verdictsDigest: round.verdictsDigest,
+          strength: round.version === 2 ? UNSET_STRENGTH : null,
         },
       },
       {
@@ -188,7 +193,22 @@ describe("recordFromGateway", () => {
     });
   });
 
-  it("refuses an answer that is not a version-1 record as malformed_answer", async () => {
+  it("rebuilds the round in the version its settled leaf has, or, before settlement, its strength says", async () => {
+    for (const protocol of [1, 2] as const) {
+      const record = withSettlement(await decidedRecord({ node, voters, protocol }));
+      const [inference, proof] = answers(record, protocol === 1 ? LEAF_TYPES : LEAF_TYPES_V2);
+      expect(recordFromGateway(inference, proof)).toEqual({ ok: true, record });
+      expect(recordFromGateway(inference, null)).toEqual({
+        ok: true,
+        record: { ...record, settlement: null },
+      });
+      const verification = await verifyRecord(record, { trustedNodes: [node.address] });
+      expect(verification.checks.filter((c) => c.status === "fail")).toEqual([]);
+      expect(statuses(verification)).toMatchObject({ leaf: "pass", proof: "pass" });
+    }
+  });
+
+  it("refuses an answer whose leaf is of no known version as malformed_answer", async () => {
     const record = withSettlement(await decidedRecord({ node, voters }));
     const [inference, proof] = answers(record, ["bytes16"]);
     expect(recordFromGateway(inference, proof)).toMatchObject({

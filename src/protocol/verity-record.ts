@@ -1,11 +1,12 @@
 import { z } from "zod";
 import { InferenceId } from "./inference-id";
-import { LEAF_TYPES } from "./merkle-leaf";
+import { LEAF_TYPES, LEAF_TYPES_V2 } from "./merkle-leaf";
 import { Bytes32, ChecksumAddress, Receipt, receiptDigest } from "./receipt";
 import { NormalizedRequest } from "./request";
 import { ResponseContent } from "./response";
-import { RoundOutcome } from "./round-outcome";
+import { RoundOutcome, roundStrength } from "./round-outcome";
 import { Verdict } from "./verdict";
+import { StrengthScore, VerificationStrength } from "./verification-strength";
 
 /** Where a record's batch was settled, and the proof that puts the record in it. */
 export const RecordSettlement = z.strictObject({
@@ -58,6 +59,11 @@ const GatewayInference = z.object({
     decidedAt: z.number().int().nonnegative().nullable().optional(),
     verdicts: z.array(z.object({ counted: z.boolean(), verdict: Verdict })),
     verdictsDigest: Bytes32.nullable().optional(),
+    /** Present once a round of protocol v2 is decided. */
+    strength: z
+      .object({ strength: VerificationStrength, strengthScore: StrengthScore })
+      .nullable()
+      .optional(),
   }),
 });
 
@@ -90,6 +96,26 @@ export function recordFromGateway(inference: unknown, proof: unknown | null): Re
 
   const decided = round.status === "verified" || round.status === "rejected";
   const verdicts = round.verdicts.filter((v) => v.counted).map((v) => v.verdict);
+  // The version the round settles as: a settled leaf's layout says it; before that, a decided
+  // round of protocol v2 carries its strength.
+  const leafTypes = settled?.data?.leaf.types.join();
+  const version = leafTypes
+    ? leafTypes === LEAF_TYPES_V2.join()
+      ? 2
+      : leafTypes === LEAF_TYPES.join()
+        ? 1
+        : undefined
+    : round.strength
+      ? 2
+      : 1;
+  if (version === undefined) {
+    return {
+      ok: false,
+      reason: "malformed_answer",
+      message: `the proof's leaf types are ${leafTypes}, not those of version 1 or 2`,
+    };
+  }
+  const outcome = decided ? (round.status as "verified" | "rejected") : undefined;
   const record = VerityRecord.safeParse({
     format: "verity-record",
     version: 1,
@@ -99,11 +125,11 @@ export function recordFromGateway(inference: unknown, proof: unknown | null): Re
     receipt,
     status,
     round:
-      decided && round.quorum !== undefined && round.verdictsDigest
+      outcome && round.quorum !== undefined && round.verdictsDigest
         ? {
-            version: 1,
+            version,
             inferenceId: id,
-            outcome: round.status,
+            outcome,
             receipt,
             receiptDigest: receiptDigest(receipt),
             quorum: round.quorum,
@@ -111,6 +137,8 @@ export function recordFromGateway(inference: unknown, proof: unknown | null): Re
             verdicts,
             verdictsDigest: round.verdictsDigest,
             decidedAt: round.decidedAt ?? 0,
+            // Recomputed, not taken from the answer: verifyRecord's leaf check decides.
+            ...(version === 2 ? roundStrength({ outcome, verdicts }) : {}),
           }
         : null,
     settlement: settled?.data
@@ -127,13 +155,6 @@ export function recordFromGateway(inference: unknown, proof: unknown | null): Re
       : null,
   });
   if (!record.success) return malformed("the record", record.error);
-  if (settled?.data && settled.data.leaf.types.join() !== LEAF_TYPES.join()) {
-    return {
-      ok: false,
-      reason: "malformed_answer",
-      message: `the proof's leaf types are ${settled.data.leaf.types.join(",")}, not version 1's`,
-    };
-  }
   return { ok: true, record: record.data };
 }
 

@@ -5,9 +5,13 @@
 import { createPublicClient, getAddress, type Hex, http } from "viem";
 import { canonicalJson } from "../../src/protocol/canonical";
 import { chainView } from "../../src/protocol/chain-view";
+import { checkOutcomeDigests } from "../../src/protocol/check-round-outcome";
+import { type LeafValues, leafHash } from "../../src/protocol/merkle-leaf";
 import { receiptDigest, type UnsignedReceipt } from "../../src/protocol/receipt";
 import { type NormalizedRequest, requestHash } from "../../src/protocol/request";
 import { type ResponseContent, responseHash } from "../../src/protocol/response";
+import { leafFromOutcome, type RoundOutcome } from "../../src/protocol/round-outcome";
+import { type UnsignedVerdict, verdictDigest, verifyVerdict } from "../../src/protocol/verdict";
 import { verifyReceipt } from "../../src/protocol/verify-receipt";
 import { verifyRecord } from "../../src/protocol/verify-record";
 import type { VerityRecord } from "../../src/protocol/verity-record";
@@ -34,6 +38,14 @@ export interface SuiteInput {
       trustedNodes?: string[];
     }[];
   };
+  /** test/vectors/protocol-v2.json, as far as the suite reads it. */
+  v2: {
+    receipt: { request: NormalizedRequest; response: ResponseContent; signed: UnsignedReceipt };
+    unsetReceipt: { signed: UnsignedReceipt };
+    verdict: { unsigned: UnsignedVerdict };
+    outcome: RoundOutcome;
+    leaves: { name: string; values: LeafValues }[];
+  };
   record: VerityRecord;
   rpcUrl: string;
   trustedNode: string;
@@ -46,6 +58,16 @@ export interface SuiteResult {
   receipts: Record<string, { requestHash: Hex; responseHash: Hex; digest: Hex; verified: string }>;
   /** Negative vector name → the refusal reason. */
   negative: Record<string, string>;
+  /** The protocol v2 vectors: digests, checks and leaf hashes, as computed here. */
+  v2: {
+    receiptDigests: Hex[];
+    receiptsVerified: string[];
+    verdictDigest: Hex;
+    verdictsVerified: string[];
+    outcomeDigests: string;
+    leafFromOutcome: Hex;
+    leafHashes: Record<string, Hex>;
+  };
   /** The untampered record's checks as `check:status`, then each tamper's failed checks. */
   record: string[];
   tampers: Record<string, string[]>;
@@ -81,6 +103,31 @@ export async function runProtocolSuite(input: SuiteInput): Promise<SuiteResult> 
     negative[n.name] = checked.ok ? "ok" : checked.reason;
   }
 
+  const { v2 } = input;
+  const v2Receipts = [v2.receipt.signed, v2.unsetReceipt.signed];
+  const v2Result: SuiteResult["v2"] = {
+    receiptDigests: v2Receipts.map(receiptDigest),
+    receiptsVerified: await Promise.all(
+      v2Receipts.map(async (receipt) => {
+        const checked = await verifyReceipt(receipt, {
+          request: v2.receipt.request,
+          response: v2.receipt.response,
+        });
+        return checked.ok ? `ok ${checked.signer}` : checked.reason;
+      }),
+    ),
+    verdictDigest: verdictDigest(v2.verdict.unsigned),
+    verdictsVerified: await Promise.all(
+      v2.outcome.verdicts.map(async (verdict) => {
+        const checked = await verifyVerdict(verdict);
+        return checked.ok ? `ok ${checked.signer}` : checked.reason;
+      }),
+    ),
+    outcomeDigests: checkOutcomeDigests(v2.outcome)?.reason ?? "ok",
+    leafFromOutcome: leafHash(leafFromOutcome(v2.outcome)),
+    leafHashes: Object.fromEntries(v2.leaves.map((l) => [l.name, leafHash(l.values)])),
+  };
+
   const options = {
     chain: chainView(createPublicClient({ transport: http(input.rpcUrl) })),
     trustedNodes: [getAddress(input.trustedNode)],
@@ -99,6 +146,7 @@ export async function runProtocolSuite(input: SuiteInput): Promise<SuiteResult> 
     canonical,
     receipts,
     negative,
+    v2: v2Result,
     record: untampered.checks.map((c) => `${c.check}:${c.status}`),
     tampers,
   };

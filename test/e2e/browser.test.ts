@@ -13,6 +13,7 @@ import { verityClient, verityOf } from "../../src/protocol/verity-client.ts";
 import { runProtocolSuite, type SuiteInput, type SuiteResult } from "../browser/protocol-suite.ts";
 import { RECORD_TAMPERS } from "../fixtures/record-tampers.ts";
 import canonical from "../vectors/canonical.json";
+import protocolV2 from "../vectors/protocol-v2.json";
 import receipts from "../vectors/receipts.json";
 
 const network = inject("localNetwork");
@@ -46,6 +47,7 @@ describe("the protocol library in headless Chromium", () => {
     input = {
       canonical,
       receipts: receipts as unknown as SuiteInput["receipts"],
+      v2: protocolV2 as unknown as SuiteInput["v2"],
       record: settled.record,
       rpcUrl: network.rpcUrl ?? "",
       trustedNode: network.inferenceNode,
@@ -107,6 +109,15 @@ describe("the protocol library in headless Chromium", () => {
       });
     }
     for (const n of receipts.negative) expect(inNode.negative[n.name]).toBe(n.expected.reason);
+    expect(inNode.v2).toEqual({
+      receiptDigests: [protocolV2.receipt.digest, protocolV2.unsetReceipt.digest],
+      receiptsVerified: [`ok ${protocolV2.keys.node}`, `ok ${protocolV2.keys.node}`],
+      verdictDigest: protocolV2.verdict.digest,
+      verdictsVerified: protocolV2.keys.verifiers.map((v) => `ok ${v}`),
+      outcomeDigests: "ok",
+      leafFromOutcome: protocolV2.leaves[0]?.hash,
+      leafHashes: Object.fromEntries(protocolV2.leaves.map((l) => [l.name, l.hash])),
+    });
     expect(inNode.record).toEqual(RECORD_CHECKS.map((check) => `${check}:pass`));
     for (const { field, expected } of RECORD_TAMPERS) {
       expect(inNode.tampers[field]?.map((failed) => failed.split(":")[0])).toEqual(expected);

@@ -8,8 +8,10 @@ import { createPublicClient, getAddress, type Hex, http } from "viem";
 import { describe, expect, inject, it } from "vitest";
 import { z } from "zod";
 import { verityLedgerAbi } from "../../contracts/generated/VerityLedger.ts";
-import { LEAF_OUTCOME, LEAF_TYPES, leafHash } from "../../src/protocol/merkle-leaf.ts";
+import { LEAF_OUTCOME, LEAF_TYPES_V2, leafHash } from "../../src/protocol/merkle-leaf.ts";
+import { Receipt, receiptDigest } from "../../src/protocol/receipt.ts";
 import { verdictsDigest } from "../../src/protocol/round-outcome.ts";
+import { UNSET_STRENGTH } from "../../src/protocol/verification-strength.ts";
 
 const network = inject("localNetwork");
 const client = new OpenAI({ baseURL: `${network.gatewayUrl}/v1`, apiKey: network.apiKey });
@@ -41,17 +43,11 @@ const InferenceRecord = z.object({
   id: z.string(),
   status: z.string(),
   model: z.string(),
-  receipt: z.object({
-    inferenceId: z.string(),
-    model: z.string(),
-    requestHash: Hex32,
-    responseHash: Hex32,
-    createdAt: z.number(),
-    node: Address,
-  }),
+  receipt: Receipt,
   verification: z.object({
     status: z.string(),
     decidedAt: z.number().nullable(),
+    strength: z.object({ strength: z.string(), strengthScore: z.number() }).nullable(),
     verdicts: z.array(
       z.object({
         verifier: Address,
@@ -164,26 +160,30 @@ describe("settlement on the local chain", () => {
     ).toBe(true);
 
     // (ii) The tree library, from the leaf's values: the proof leads to the root.
-    expect(proof.leaf.types).toEqual(LEAF_TYPES);
-    expect(StandardMerkleTree.verify(proof.root, LEAF_TYPES, proof.leaf.values, proof.proof)).toBe(
-      true,
-    );
+    expect(proof.leaf.types).toEqual(LEAF_TYPES_V2);
+    expect(
+      StandardMerkleTree.verify(proof.root, LEAF_TYPES_V2, proof.leaf.values, proof.proof),
+    ).toBe(true);
 
-    // (iii) The leaf from the record itself: the receipt's fields, the outcome, and the
-    // digest of the verdicts the round was decided on (those in by its decision; a late one
-    // still shows in the record but was not part of the outcome).
+    // (iii) The leaf from the record itself: the receipt (by its digest, and the fields
+    // protocol v2 spells out), the outcome, its strength, and the digest of the verdicts the
+    // round was decided on (those in by its decision; a late one still shows in the record but
+    // was not part of the outcome).
     const { receipt, verification } = record;
+    if (receipt.version !== 2) throw new Error(`a new receipt is version ${receipt.version}`);
     const decidedAt = verification.decidedAt ?? Number.POSITIVE_INFINITY;
     const counted = verification.verdicts.filter((v) => v.receivedAt <= decidedAt);
+    expect(verification.strength).toEqual(UNSET_STRENGTH);
     const fromRecord = leafHash({
+      version: 2,
       inferenceId: receipt.inferenceId,
-      requestHash: receipt.requestHash,
-      responseHash: receipt.responseHash,
-      model: receipt.model,
+      receiptDigest: receiptDigest(receipt),
       inferenceNode: receipt.node,
       outcome: LEAF_OUTCOME.verified,
       verdictsDigest: verdictsDigest(counted),
-      createdAt: receipt.createdAt,
+      modelDigest: receipt.modelDigest,
+      ...UNSET_STRENGTH,
+      fee: receipt.fee,
     });
     expect(fromRecord).toBe(proof.leaf.hash);
   });

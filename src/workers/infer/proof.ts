@@ -5,7 +5,7 @@ import { type Address, getAddress, type Hex } from "viem";
 import { inferences, settlementBatches, settlementRecords } from "../../db/schema";
 import { readProof } from "../../db/settlement-tree";
 import { notFound, VerityError } from "../../errors";
-import { LEAF_TYPES, type LeafTuple } from "../../protocol/merkle-leaf";
+import { type LeafTuple, leafTypes } from "../../protocol/merkle-leaf";
 import type { GatewayEnv } from "./gateway-env";
 
 /**
@@ -156,7 +156,7 @@ export async function inferenceProof(
     inferenceId,
     batchId: String(batch.batchId),
     root: batch.root as Hex,
-    leaf: { values: record.leaf, types: LEAF_TYPES, hash: record.leafHash as Hex },
+    leaf: { values: record.leaf, types: leafTypes(record.leaf), hash: record.leafHash as Hex },
     proof: await readProof(d1, batch.id, record.treeIndex),
     leafIndex: record.treeIndex,
     contract: getAddress(batch.ledger),

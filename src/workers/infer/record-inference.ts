@@ -9,6 +9,8 @@ import {
   requestHash,
   responseHash,
   signReceipt,
+  UNSET_FEE,
+  UNSET_MODEL_DIGEST,
 } from "../../protocol";
 import { nodeAccount } from "./node-account";
 
@@ -32,7 +34,7 @@ export async function recordInference(env: Env, inference: CompletedInference): 
   const createdAt = Date.now();
   const receipt = await signReceipt(
     {
-      version: 1,
+      version: 2,
       inferenceId: inference.id,
       model: inference.request.model,
       backend: inference.backend,
@@ -40,6 +42,8 @@ export async function recordInference(env: Env, inference: CompletedInference): 
       responseHash: responseHash(inference.response),
       createdAt,
       node: account.address,
+      modelDigest: UNSET_MODEL_DIGEST,
+      fee: UNSET_FEE,
     },
     account,
   );

@@ -31,6 +31,7 @@ const RECORD_REFUSALS = new Set([
   "bad_receipt",
   "unknown_node",
   "verdicts_digest_mismatch",
+  "strength_mismatch",
   "bad_verdict",
   "already_cosigned",
 ]);

@@ -8,6 +8,7 @@ import {
   verdictDigest,
   verdictOutcome,
 } from "../../protocol/verdict";
+import { UNSET_STRENGTH } from "../../protocol/verification-strength";
 import type { VerificationTask } from "../../protocol/verification-task";
 import { checkReExecution } from "./check-re-execution";
 import { checkReceiptIntegrity } from "./check-receipt-integrity";
@@ -34,7 +35,7 @@ export async function judgeTask(task: VerificationTask, config: VerifierConfig):
       : rules;
   const checks = [integrity, claimedRules, reExecution];
   const unsigned: UnsignedVerdict = {
-    version: 1,
+    version: 2,
     inferenceId: task.inferenceId,
     receiptDigest: receiptDigest(task.receipt),
     outcome: verdictOutcome(checks),
@@ -42,6 +43,8 @@ export async function judgeTask(task: VerificationTask, config: VerifierConfig):
     checksDigest: checksDigest(checks),
     policyHash: config.policyHash,
     verifier: config.account.address,
+    // Every verdict is `unset` until the verification-strength issue grades the checks.
+    ...UNSET_STRENGTH,
   };
   if (config.signer === config.account) return signVerdict(unsigned, config.account);
   // wrong-key fault: the verdict names the registered address but another key signs it.

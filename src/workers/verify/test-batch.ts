@@ -1,7 +1,7 @@
 // Test support for settlement co-signing: decided rounds with real receipt and verdict signatures,
 // the batch a settler would build from them, and an RPC endpoint (behind a fetch spy) that
 // answers the verifier's registry reads with ABI-encoded results, so viem's client code runs.
-import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { SimpleMerkleTree } from "@openzeppelin/merkle-tree";
 import {
   type Address,
   decodeFunctionData,
@@ -17,7 +17,7 @@ import { verifierRegistryAbi } from "../../../contracts/generated/VerifierRegist
 import { decidedRound, verdictBy } from "../../../test/fixtures/decided-round";
 import { BATCH_PROPOSAL_HEADER, signBatchProposal } from "../../protocol/batch-proposal";
 import { type BatchSignRequest, SettlementBatchJson } from "../../protocol/batch-sign-request";
-import { LEAF_TYPES, leafTuple } from "../../protocol/merkle-leaf";
+import { leafHash } from "../../protocol/merkle-leaf";
 import { leafFromOutcome, type RoundOutcome } from "../../protocol/round-outcome";
 import { ledgerDomain } from "../../protocol/settlement-batch";
 import type { VerdictOutcome } from "../../protocol/verdict";
@@ -61,12 +61,12 @@ export function roundOutcome(options: OutcomeOptions = {}): Promise<RoundOutcome
 export const roundOutcomes = (count: number, options: OutcomeOptions = {}) =>
   Promise.all(Array.from({ length: count }, () => roundOutcome(options)));
 
-/** The root a settler commits for `outcomes`: a default `StandardMerkleTree` of their leaves. */
+/**
+ * The root a settler commits for `outcomes`: the merkle-tree library's `SimpleMerkleTree` of
+ * their leaf hashes, computed by the library rather than by `batchRoot`, which it checks.
+ */
 export const settlerRoot = (outcomes: readonly RoundOutcome[]): Hex =>
-  StandardMerkleTree.of(
-    outcomes.map((o) => leafTuple(leafFromOutcome(o))),
-    LEAF_TYPES,
-  ).root as Hex;
+  SimpleMerkleTree.of(outcomes.map((o) => leafHash(leafFromOutcome(o)))).root as Hex;
 
 // Each request gets a batch id of its own: a verifier never signs one id with two roots, and
 // its co-signing ledger outlives a test.
