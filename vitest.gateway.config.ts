@@ -34,7 +34,7 @@ export default defineProject(async () => {
     ],
     test: {
       name: "gateway",
-      include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+      include: ["src/**/*.test.ts", "packages/protocol/src/**/*.test.ts", "test/**/*.test.ts"],
       exclude: [
         "test/e2e/**",
         "src/workers/verify/**",

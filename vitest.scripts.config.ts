@@ -7,7 +7,7 @@ export default defineProject({
   test: {
     name: "scripts",
     environment: "node",
-    include: ["scripts/**/*.test.ts", "src/protocol/keccak256.test.ts"],
+    include: ["scripts/**/*.test.ts", "packages/protocol/src/keccak256.test.ts"],
     testTimeout: 120_000,
     hookTimeout: 120_000,
   },

@@ -14,7 +14,7 @@ import {VerifierRegistry} from "./VerifierRegistry.sol";
  * A batch is a Merkle tree of records' leaf hashes, hashed as OpenZeppelin's merkle-tree library
  * does; only its root, size and the block it landed in are stored, so settling costs the same
  * whatever the size. The ledger knows leaves by hash only: how a record is laid out in its leaf
- * is the protocol's business (src/protocol/merkle-leaf.ts), so a new leaf version needs no new
+ * is the protocol's business (packages/protocol/src/merkle-leaf.ts), so a new leaf version needs no new
  * contract.
  *
  * Anyone may submit a batch: the verifiers' EIP-712 signatures are the authority, the submitter

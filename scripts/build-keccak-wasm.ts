@@ -1,5 +1,5 @@
 // Extracts the Keccak WebAssembly module from the hash-wasm package into
-// src/protocol/keccak/: `keccak.wasm`, which workerd imports as a compiled module (it refuses to
+// packages/protocol/src/keccak/: `keccak.wasm`, which workerd imports as a compiled module (it refuses to
 // compile WebAssembly from bytes at run time), and `keccak-wasm.generated.ts`, the same bytes in
 // base64 for Node and browsers, which may compile a module this small synchronously.
 //
@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
 const PACKAGE = "hash-wasm";
-const outDir = new URL("../src/protocol/keccak/", import.meta.url);
+const outDir = new URL("../packages/protocol/src/keccak/", import.meta.url);
 const WASM_FILE = fileURLToPath(new URL("keccak.wasm", outDir));
 const TS_FILE = fileURLToPath(new URL("keccak-wasm.generated.ts", outDir));
 

@@ -3,8 +3,7 @@
 // As with the other vectors, the tests never regenerate: they check the committed file, so a
 // change that alters any byte of a v2 receipt, verdict, outcome or leaf fails a test. After
 // regenerating, update the worked example in docs/protocol.md ("Protocol versions").
-import { domainSeparator, type Hex, keccak256, numberToHex, stringToBytes } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+
 import {
   checksDigest,
   createVerificationPolicy,
@@ -32,7 +31,9 @@ import {
   VERDICT_TYPES_V2,
   verdictDigest,
   verdictsDigest,
-} from "../src/protocol/index";
+} from "@verity/protocol";
+import { domainSeparator, type Hex, keccak256, numberToHex, stringToBytes } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 
 // anvil's well-known accounts #9 (the node), #1 and #2 (two verifiers): public test keys.
 const node = privateKeyToAccount(
@@ -147,7 +148,7 @@ const outcome: RoundOutcome = {
 };
 const leafV2 = leafFromOutcome(outcome);
 
-// The version-1 leaf pinned in src/protocol/merkle-leaf.test.ts: v1 records verify forever.
+// The version-1 leaf pinned in packages/protocol/src/merkle-leaf.test.ts: v1 records verify forever.
 const leafV1: LeafValues = {
   version: 1,
   inferenceId: "019ab4c2-7d3e-7a10-9b2c-3f4e5d6c7b8a",

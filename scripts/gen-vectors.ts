@@ -3,16 +3,7 @@
 // The tests never regenerate: they check the committed file, so a change in the
 // protocol code that alters any byte shows up as a failing test, not a new vector.
 // After regenerating, update the worked examples in docs/protocol.md to match.
-import {
-  domainSeparator,
-  type Hex,
-  hashStruct,
-  keccak256,
-  numberToHex,
-  padHex,
-  stringToBytes,
-} from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+
 import {
   canonicalJson,
   type NormalizedRequest,
@@ -27,7 +18,17 @@ import {
   signReceipt,
   type UnsignedReceipt,
   verifyReceipt,
-} from "../src/protocol/index";
+} from "@verity/protocol";
+import {
+  domainSeparator,
+  type Hex,
+  hashStruct,
+  keccak256,
+  numberToHex,
+  padHex,
+  stringToBytes,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 
 // anvil's well-known account #9: public knowledge, for test vectors only.
 const PRIVATE_KEY = "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6";

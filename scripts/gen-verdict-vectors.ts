@@ -3,15 +3,7 @@
 // The tests never regenerate: they check the committed file, so a change in the protocol code
 // that alters any byte shows up as a failing test, not a new vector. After regenerating, update
 // the worked examples in docs/protocol.md (Verdicts, Verification tasks, Heartbeats, Policy).
-import {
-  type Address,
-  domainSeparator,
-  type Hex,
-  keccak256,
-  numberToHex,
-  stringToBytes,
-} from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+
 import {
   type CheckResult,
   canonicalJson,
@@ -41,7 +33,16 @@ import {
   verifyHeartbeat,
   verifyTask,
   verifyVerdict,
-} from "../src/protocol/index";
+} from "@verity/protocol";
+import {
+  type Address,
+  domainSeparator,
+  type Hex,
+  keccak256,
+  numberToHex,
+  stringToBytes,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 
 // anvil's well-known accounts: public knowledge, for test vectors only. #8 signs every
 // verdict, task and heartbeat here (in a real network the coordinator and each verifier have

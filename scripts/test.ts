@@ -51,7 +51,11 @@ const CHECKS: Check[] = [
   {
     name: "keccak module is up to date",
     ...npmRun("check:keccak"),
-    cacheInputs: ["src/protocol/keccak", "scripts/build-keccak-wasm.ts", "package-lock.json"],
+    cacheInputs: [
+      "packages/protocol/src/keccak",
+      "scripts/build-keccak-wasm.ts",
+      "package-lock.json",
+    ],
   },
   {
     name: "contract modules are up to date",

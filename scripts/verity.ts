@@ -2,18 +2,18 @@
 // file), then checks every link against the chain with the protocol library's verifyRecord.
 // Defaults come from a running `npm start`'s local.json; every one has a flag.
 import { readFile } from "node:fs/promises";
-import { type Address, createPublicClient, getAddress, http } from "viem";
-import { z } from "zod";
-import { notFound, VerityError } from "../src/errors.ts";
-import { chainView } from "../src/protocol/chain-view.ts";
-import { InferenceId } from "../src/protocol/inference-id.ts";
+import { chainView } from "@verity/protocol/chain-view";
+import { InferenceId } from "@verity/protocol/inference-id";
 import {
   type RecordCheckStatus,
   type RecordVerification,
   verifyRecord,
-} from "../src/protocol/verify-record.ts";
-import { type RecordFetch, verityClient } from "../src/protocol/verity-client.ts";
-import type { VerityRecord } from "../src/protocol/verity-record.ts";
+} from "@verity/protocol/verify-record";
+import { type RecordFetch, verityClient } from "@verity/protocol/verity-client";
+import type { VerityRecord } from "@verity/protocol/verity-record";
+import { type Address, createPublicClient, getAddress, http } from "viem";
+import { z } from "zod";
+import { notFound, VerityError } from "../src/errors.ts";
 import { cliValue, parseCli, runMain, usageError } from "./lib/cli.ts";
 import { readLocalJson } from "./lib/local-json.ts";
 import { resolveStateDir } from "./lib/state-dir.ts";

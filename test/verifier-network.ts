@@ -1,11 +1,11 @@
 import { env } from "cloudflare:workers";
+import { type NormalizedChatRequest, newInferenceId, type ResponseContent } from "@verity/protocol";
 import { type Hex, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { vi } from "vitest";
 import type { ModelInfo } from "../src/backends/backend";
 import { REFERENCE_MODELS, referenceBackend } from "../src/backends/reference";
 import { VerifierRegistry } from "../src/db/verifier-registry";
-import { type NormalizedChatRequest, newInferenceId, type ResponseContent } from "../src/protocol";
 import { recordInference } from "../src/workers/infer/record-inference";
 import { createVerifierApp } from "../src/workers/verify/app";
 import { verifierConfig } from "../src/workers/verify/verifier-config";

@@ -1,4 +1,10 @@
 import {
+  ledgerDomain,
+  type SettlementBatch,
+  settlementSignatures,
+  signBatch,
+} from "@verity/protocol/settlement-batch";
+import {
   type Address,
   BaseError,
   ContractFunctionRevertedError,
@@ -14,12 +20,6 @@ import {
   deployVerityContracts,
   type VerityDeployment,
 } from "../../scripts/lib/deploy-verity-contracts.ts";
-import {
-  ledgerDomain,
-  type SettlementBatch,
-  settlementSignatures,
-  signBatch,
-} from "../../src/protocol/settlement-batch.ts";
 import { verityLedgerAbi } from "../generated/VerityLedger.ts";
 import { ANVIL_CHAIN_ID, ANVIL_KEY_0, type Anvil } from "./anvil.ts";
 

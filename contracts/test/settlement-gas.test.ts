@@ -1,3 +1,5 @@
+import { proofIndices } from "@verity/protocol/merkle-tree";
+import type { SettlementBatch } from "@verity/protocol/settlement-batch";
 import { encodeFunctionData, type Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -6,8 +8,6 @@ import {
   settlementRecords,
   settlementTree,
 } from "../../scripts/lib/settlement-gas.ts";
-import { proofIndices } from "../../src/protocol/merkle-tree.ts";
-import type { SettlementBatch } from "../../src/protocol/settlement-batch.ts";
 import { verityLedgerAbi } from "../generated/VerityLedger.ts";
 import { type Anvil, startAnvil } from "./anvil.ts";
 import { clients, deploy, quorumSignatures, settle, verifierAccounts } from "./fixtures.ts";

@@ -1,5 +1,20 @@
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import {
+  LEAF_OUTCOME,
+  type LeafValues,
+  leafHash,
+  leafTuple,
+  leafTypes,
+} from "@verity/protocol/merkle-leaf";
+import { buildMerkleTree, proofIndices } from "@verity/protocol/merkle-tree";
+import {
+  batchDigest,
+  ledgerDomain,
+  type SettlementBatch,
+  settlementSignatures,
+  signBatch,
+} from "@verity/protocol/settlement-batch";
+import {
   type Address,
   getAddress,
   type Hex,
@@ -10,21 +25,6 @@ import {
   zeroHash,
 } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  LEAF_OUTCOME,
-  type LeafValues,
-  leafHash,
-  leafTuple,
-  leafTypes,
-} from "../../src/protocol/merkle-leaf.ts";
-import { buildMerkleTree, proofIndices } from "../../src/protocol/merkle-tree.ts";
-import {
-  batchDigest,
-  ledgerDomain,
-  type SettlementBatch,
-  settlementSignatures,
-  signBatch,
-} from "../../src/protocol/settlement-batch.ts";
 import { verifierRegistryAbi } from "../generated/VerifierRegistry.ts";
 import { verityLedgerAbi } from "../generated/VerityLedger.ts";
 import { ANVIL_CHAIN_ID, type Anvil, startAnvil } from "./anvil.ts";
@@ -38,7 +38,7 @@ import {
   verifierAccounts,
 } from "./fixtures.ts";
 
-// The same vector is pinned in src/protocol/settlement-batch.test.ts, which runs in workerd
+// The same vector is pinned in packages/protocol/src/settlement-batch.test.ts, which runs in workerd
 // without a chain: this file proves the contract agrees with it.
 const VECTOR_LEDGER = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512";
 const VECTOR_BATCH = {

@@ -3,9 +3,9 @@
 // section under tsx (src/ is written for bundlers: its imports have no extensions). Prints JSON.
 import { performance } from "node:perf_hooks";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { LEAF_TYPES, type LeafTuple, tupleLeafHash } from "@verity/protocol/merkle-leaf";
+import { buildMerkleTree, proofIndices } from "@verity/protocol/merkle-tree";
 import { bytesToHex, type Hex, keccak256, toHex } from "viem";
-import { LEAF_TYPES, type LeafTuple, tupleLeafHash } from "../../src/protocol/merkle-leaf.ts";
-import { buildMerkleTree, proofIndices } from "../../src/protocol/merkle-tree.ts";
 
 // The settler's own tree: src/db/settlement-tree's buildBatchTree is exactly this.
 const buildBatchTree = (tuples: readonly LeafTuple[]) => buildMerkleTree(tuples.map(tupleLeafHash));

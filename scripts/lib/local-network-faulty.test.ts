@@ -4,10 +4,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { newInferenceId } from "@verity/protocol/inference-id";
+import { signReceipt } from "@verity/protocol/receipt";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newInferenceId } from "../../src/protocol/inference-id.ts";
-import { signReceipt } from "../../src/protocol/receipt.ts";
 import {
   api,
   chat,

@@ -1,6 +1,23 @@
 // What settling a batch costs on a chain: the contract gas test asserts on it, the bench prints
-// it. It imports src/protocol, whose imports have no extensions, so it runs under tsx or vitest,
+// it. It imports packages/protocol/src, whose imports have no extensions, so it runs under tsx or vitest,
 // not plain Node.
+
+import { keccak256 } from "@verity/protocol/keccak256";
+import {
+  LEAF_OUTCOME,
+  type LeafTuple,
+  leafTuple,
+  tupleLeafHash,
+} from "@verity/protocol/merkle-leaf";
+import { buildMerkleTree, type MerkleTree } from "@verity/protocol/merkle-tree";
+import { UNSET_FEE, UNSET_MODEL_DIGEST } from "@verity/protocol/receipt";
+import {
+  ledgerDomain,
+  type SettlementBatch,
+  settlementSignatures,
+  signBatch,
+} from "@verity/protocol/settlement-batch";
+import { UNSET_STRENGTH } from "@verity/protocol/verification-strength";
 import {
   type Address,
   createPublicClient,
@@ -15,22 +32,6 @@ import {
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";
 import { verityLedgerAbi } from "../../contracts/generated/VerityLedger.ts";
-import { keccak256 } from "../../src/protocol/keccak256.ts";
-import {
-  LEAF_OUTCOME,
-  type LeafTuple,
-  leafTuple,
-  tupleLeafHash,
-} from "../../src/protocol/merkle-leaf.ts";
-import { buildMerkleTree, type MerkleTree } from "../../src/protocol/merkle-tree.ts";
-import { UNSET_FEE, UNSET_MODEL_DIGEST } from "../../src/protocol/receipt.ts";
-import {
-  ledgerDomain,
-  type SettlementBatch,
-  settlementSignatures,
-  signBatch,
-} from "../../src/protocol/settlement-batch.ts";
-import { UNSET_STRENGTH } from "../../src/protocol/verification-strength.ts";
 import { deployVerityContracts } from "./deploy-verity-contracts.ts";
 
 /** anvil's first account, funded at genesis: it deploys and settles. */

@@ -13,6 +13,7 @@ it("builds a worker once per state of its sources, and a later process reuses th
   const entry = await (await freshPrebuiltWorker())("wrangler.verify.toml");
   const stamp = await fingerprint([
     "src",
+    "packages/protocol",
     "contracts/generated",
     "wrangler.verify.toml",
     "package-lock.json",

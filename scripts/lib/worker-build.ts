@@ -40,6 +40,7 @@ export function prebuiltWorker(config: WorkerConfig): Promise<string> {
 async function buildOnce(config: WorkerConfig): Promise<string> {
   const stamp = await fingerprint([
     "src",
+    "packages/protocol",
     "contracts/generated",
     config,
     "package-lock.json",

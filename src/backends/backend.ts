@@ -1,4 +1,4 @@
-import type { ChatMessage } from "../protocol/request";
+import type { ChatMessage } from "@verity/protocol/request";
 
 /**
  * A chat request as every backend receives it: defaults resolved, `seed` always set,

@@ -1,4 +1,4 @@
-import type { ChatMessage } from "../protocol/request";
+import type { ChatMessage } from "@verity/protocol/request";
 
 // Roughly four characters per token for English BPE vocabularies (OpenAI's rule of thumb).
 // Only used when an upstream reports no usage; it is an estimate, never a measurement.

@@ -1,3 +1,6 @@
+import type { LeafTuple } from "@verity/protocol/merkle-leaf";
+import type { RoundOutcome } from "@verity/protocol/round-outcome";
+import type { BatchSignature } from "@verity/protocol/settlement-batch";
 import { sql } from "drizzle-orm";
 import {
   index,
@@ -7,9 +10,6 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
-import type { LeafTuple } from "../protocol/merkle-leaf";
-import type { RoundOutcome } from "../protocol/round-outcome";
-import type { BatchSignature } from "../protocol/settlement-batch";
 
 /** API keys. Only the SHA-256 of a key is stored; `prefix` is its first characters, for humans. */
 export const apiKeys = sqliteTable("api_keys", {

@@ -1,8 +1,8 @@
+import { type LeafTuple, leafHash, leafTuple } from "@verity/protocol/merkle-leaf";
+import { leafFromOutcome, type RoundOutcome } from "@verity/protocol/round-outcome";
 import { and, asc, count, eq, inArray, isNotNull, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Hex } from "viem";
-import { type LeafTuple, leafHash, leafTuple } from "../protocol/merkle-leaf";
-import { leafFromOutcome, type RoundOutcome } from "../protocol/round-outcome";
 import { settlementRecords } from "./schema";
 
 /** A decided round ready to store: the outcome and the leaf it settles as. */

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { LEAF_OUTCOME, LEAF_TYPES, type LeafTuple } from "@verity/protocol/merkle-leaf";
+import { proofIndices } from "@verity/protocol/merkle-tree";
 import { numberToHex } from "viem";
 import { describe, expect, it } from "vitest";
-import { LEAF_OUTCOME, LEAF_TYPES, type LeafTuple } from "../protocol/merkle-leaf";
-import { proofIndices } from "../protocol/merkle-tree";
 import { buildBatchTree, readProof, treeNodeStatements } from "./settlement-tree";
 
 const leafAt = (i: number): LeafTuple => [

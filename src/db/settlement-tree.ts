@@ -1,6 +1,6 @@
+import { type LeafTuple, tupleLeafHash } from "@verity/protocol/merkle-leaf";
+import { buildMerkleTree, type MerkleTree, proofIndices } from "@verity/protocol/merkle-tree";
 import type { Hex } from "viem";
-import { type LeafTuple, tupleLeafHash } from "../protocol/merkle-leaf";
-import { buildMerkleTree, type MerkleTree, proofIndices } from "../protocol/merkle-tree";
 
 /** A batch's tree as stored: every node hash, and where each leaf sits among them. */
 export type BatchTree = MerkleTree;

@@ -8,6 +8,7 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { LEAF_TYPES, type LeafTuple, type RoundOutcome } from "@verity/protocol";
 import { type Address, encodeFunctionData, type Hex, keccak256, stringToHex } from "viem";
 import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -16,7 +17,6 @@ import { verityLedgerAbi } from "../../contracts/generated/VerityLedger";
 import { decidedRound as decidedRoundFixture } from "../../test/fixtures/decided-round";
 import { armCrashPoint, disarmCrashPoints } from "../crash-point";
 import type { SettlementBatchRow } from "../db/schema";
-import { LEAF_TYPES, type LeafTuple, type RoundOutcome } from "../protocol";
 import { inferenceProof, settlementOf } from "../workers/infer/proof";
 import worker from "../workers/settle/index";
 import { verifierAccounts } from "../workers/settle/test-keys";

@@ -1,4 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
+import {
+  ledgerDomain,
+  type RoundOutcome,
+  type SettlementBatch,
+  settlementBatchToJson,
+  settlementSignatures,
+  signBatchProposal,
+} from "@verity/protocol";
 import type { Address, Hex } from "viem";
 import { crashPoint } from "../crash-point";
 import type { SettlementBatchRow } from "../db/schema";
@@ -27,14 +35,6 @@ import {
 } from "../db/settlement-records";
 import { buildBatchTree } from "../db/settlement-tree";
 import { VerityError } from "../errors";
-import {
-  ledgerDomain,
-  type RoundOutcome,
-  type SettlementBatch,
-  settlementBatchToJson,
-  settlementSignatures,
-  signBatchProposal,
-} from "../protocol";
 import { chooseNonce } from "../workers/settle/choose-nonce";
 import { collectCosignatures } from "../workers/settle/collect-cosignatures";
 import { type OutcomeQuorum, outcomeQuorum } from "../workers/settle/outcome-quorum";

@@ -1,4 +1,4 @@
-import type { NormalizedRequest } from "../protocol";
+import type { NormalizedRequest } from "@verity/protocol";
 
 /** Extra time a verifier gets per embedding input it must re-execute. */
 export const MS_PER_EMBEDDING_INPUT = 5;

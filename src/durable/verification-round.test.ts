@@ -1,13 +1,5 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { keccak256, toHex } from "viem";
-import { privateKeyToAccount, sign } from "viem/accounts";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import {
-  type FaultMode,
-  startVerifierNetwork,
-  storeChatInference,
-} from "../../test/verifier-network";
 import {
   checkOutcomeDigests,
   checksDigest,
@@ -18,7 +10,15 @@ import {
   signVerdict,
   verdictDigest,
   verdictsDigest,
-} from "../protocol";
+} from "@verity/protocol";
+import { keccak256, toHex } from "viem";
+import { privateKeyToAccount, sign } from "viem/accounts";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  type FaultMode,
+  startVerifierNetwork,
+  storeChatInference,
+} from "../../test/verifier-network";
 import { type RoundSnapshot, VerificationRound } from "./verification-round";
 
 const stubFor = (id: string) => env.VERIFICATION_ROUND.getByName(id);

@@ -1,11 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import { and, eq } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
-import type { Address, Hex, LocalAccount } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import { crashPoint } from "../crash-point";
-import { inferences, verdicts as verdictsTable } from "../db/schema";
-import { type VerifierEntry, VerifierRegistry } from "../db/verifier-registry";
 import {
   InferenceId,
   NO_LANE,
@@ -27,7 +20,14 @@ import {
   verdictOutcome,
   verdictsDigest,
   verifyVerdict,
-} from "../protocol";
+} from "@verity/protocol";
+import { and, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import type { Address, Hex, LocalAccount } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { crashPoint } from "../crash-point";
+import { inferences, verdicts as verdictsTable } from "../db/schema";
+import { type VerifierEntry, VerifierRegistry } from "../db/verifier-registry";
 import { type RoundConfig, roundConfig } from "./round-config";
 import { taskDeadlineMs } from "./task-deadline";
 

@@ -1,7 +1,7 @@
+import { canonicalJson } from "@verity/protocol/canonical";
+import { ProtocolError } from "@verity/protocol/protocol-error";
 import { describe, expect, it, vi } from "vitest";
 import { VerityError } from "../errors";
-import { canonicalJson } from "../protocol/canonical";
-import { ProtocolError } from "../protocol/protocol-error";
 import { errorResponse } from "./error-response";
 
 const refusal = (value: unknown) => {

@@ -1,7 +1,7 @@
+import { ProtocolError } from "@verity/protocol/protocol-error";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { VerityError } from "../errors";
-import { ProtocolError } from "../protocol/protocol-error";
 
 /**
  * The one place errors become HTTP responses, always in OpenAI's error shape. A `VerityError`

@@ -2,19 +2,20 @@
 // bundled by esbuild, in Chromium: the committed test vectors, and a settled record checked
 // against the chain and then tampered with field by field. It returns what it found, not a
 // verdict; the test compares the two runtimes' answers and checks them against the vectors.
+
+import { canonicalJson } from "@verity/protocol/canonical";
+import { chainView } from "@verity/protocol/chain-view";
+import { checkOutcomeDigests } from "@verity/protocol/check-round-outcome";
+import { type LeafValues, leafHash } from "@verity/protocol/merkle-leaf";
+import { receiptDigest, type UnsignedReceipt } from "@verity/protocol/receipt";
+import { type NormalizedRequest, requestHash } from "@verity/protocol/request";
+import { type ResponseContent, responseHash } from "@verity/protocol/response";
+import { leafFromOutcome, type RoundOutcome } from "@verity/protocol/round-outcome";
+import { type UnsignedVerdict, verdictDigest, verifyVerdict } from "@verity/protocol/verdict";
+import { verifyReceipt } from "@verity/protocol/verify-receipt";
+import { verifyRecord } from "@verity/protocol/verify-record";
+import type { VerityRecord } from "@verity/protocol/verity-record";
 import { createPublicClient, getAddress, type Hex, http } from "viem";
-import { canonicalJson } from "../../src/protocol/canonical";
-import { chainView } from "../../src/protocol/chain-view";
-import { checkOutcomeDigests } from "../../src/protocol/check-round-outcome";
-import { type LeafValues, leafHash } from "../../src/protocol/merkle-leaf";
-import { receiptDigest, type UnsignedReceipt } from "../../src/protocol/receipt";
-import { type NormalizedRequest, requestHash } from "../../src/protocol/request";
-import { type ResponseContent, responseHash } from "../../src/protocol/response";
-import { leafFromOutcome, type RoundOutcome } from "../../src/protocol/round-outcome";
-import { type UnsignedVerdict, verdictDigest, verifyVerdict } from "../../src/protocol/verdict";
-import { verifyReceipt } from "../../src/protocol/verify-receipt";
-import { verifyRecord } from "../../src/protocol/verify-record";
-import type { VerityRecord } from "../../src/protocol/verity-record";
 import { RECORD_TAMPERS } from "../fixtures/record-tampers";
 
 export interface SuiteInput {

@@ -2,17 +2,17 @@
 // them (issue "Settlement and verification that hold under attack").
 import { setTimeout as sleep } from "node:timers/promises";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { BATCH_PROPOSAL_HEADER, signBatchProposal } from "@verity/protocol/batch-proposal";
+import { LEAF_TYPES, leafTuple } from "@verity/protocol/merkle-leaf";
+import { Receipt, receiptDigest } from "@verity/protocol/receipt";
+import { leafFromOutcome, type RoundOutcome } from "@verity/protocol/round-outcome";
+import { ledgerDomain } from "@verity/protocol/settlement-batch";
+import { Verdict } from "@verity/protocol/verdict";
 import OpenAI from "openai";
 import { type Hex, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, inject, it } from "vitest";
 import { z } from "zod";
-import { BATCH_PROPOSAL_HEADER, signBatchProposal } from "../../src/protocol/batch-proposal.ts";
-import { LEAF_TYPES, leafTuple } from "../../src/protocol/merkle-leaf.ts";
-import { Receipt, receiptDigest } from "../../src/protocol/receipt.ts";
-import { leafFromOutcome, type RoundOutcome } from "../../src/protocol/round-outcome.ts";
-import { ledgerDomain } from "../../src/protocol/settlement-batch.ts";
-import { Verdict } from "../../src/protocol/verdict.ts";
 
 const network = inject("localNetwork");
 const client = new OpenAI({ baseURL: `${network.gatewayUrl}/v1`, apiKey: network.apiKey });

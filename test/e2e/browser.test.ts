@@ -3,13 +3,13 @@
 // answers as in Node on the test vectors, and on a settled record of the running network checked
 // against its chain and tampered with field by field.
 import chromium from "@sparticuz/chromium";
+import { RECORD_CHECKS } from "@verity/protocol/verify-record";
+import { verityClient, verityOf } from "@verity/protocol/verity-client";
 import { build } from "esbuild";
 import OpenAI from "openai";
 import { type Browser, chromium as playwright } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { repoRoot } from "../../scripts/lib/paths.ts";
-import { RECORD_CHECKS } from "../../src/protocol/verify-record.ts";
-import { verityClient, verityOf } from "../../src/protocol/verity-client.ts";
 import { runProtocolSuite, type SuiteInput, type SuiteResult } from "../browser/protocol-suite.ts";
 import { RECORD_TAMPERS } from "../fixtures/record-tampers.ts";
 import canonical from "../vectors/canonical.json";

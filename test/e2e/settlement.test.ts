@@ -3,15 +3,15 @@
 // holds on-chain, against the Merkle tree library, and against the record it commits to.
 import { setTimeout as sleep } from "node:timers/promises";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { LEAF_OUTCOME, LEAF_TYPES_V2, leafHash } from "@verity/protocol/merkle-leaf";
+import { Receipt, receiptDigest } from "@verity/protocol/receipt";
+import { verdictsDigest } from "@verity/protocol/round-outcome";
+import { UNSET_STRENGTH } from "@verity/protocol/verification-strength";
 import OpenAI from "openai";
 import { createPublicClient, getAddress, type Hex, http } from "viem";
 import { describe, expect, inject, it } from "vitest";
 import { z } from "zod";
 import { verityLedgerAbi } from "../../contracts/generated/VerityLedger.ts";
-import { LEAF_OUTCOME, LEAF_TYPES_V2, leafHash } from "../../src/protocol/merkle-leaf.ts";
-import { Receipt, receiptDigest } from "../../src/protocol/receipt.ts";
-import { verdictsDigest } from "../../src/protocol/round-outcome.ts";
-import { UNSET_STRENGTH } from "../../src/protocol/verification-strength.ts";
 
 const network = inject("localNetwork");
 const client = new OpenAI({ baseURL: `${network.gatewayUrl}/v1`, apiKey: network.apiKey });

@@ -2,13 +2,14 @@
 // and replays against the real `npm start` (issue "Settlement and verification that hold under
 // attack"). Floods claim addresses from the documentation ranges in `cf-connecting-ip`, so the
 // verifiers' own heartbeats from 127.0.0.1 are not caught in the limits they trip.
+
+import { signHeartbeat } from "@verity/protocol/heartbeat";
+import { newInferenceId } from "@verity/protocol/inference-id";
+import { signTaskEnvelope, TASK_ENVELOPE_HEADER } from "@verity/protocol/task-envelope";
 import OpenAI from "openai";
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, inject, it } from "vitest";
 import { loadOrCreateDevSecrets } from "../../scripts/lib/dev-secrets.ts";
-import { signHeartbeat } from "../../src/protocol/heartbeat.ts";
-import { newInferenceId } from "../../src/protocol/inference-id.ts";
-import { signTaskEnvelope, TASK_ENVELOPE_HEADER } from "../../src/protocol/task-envelope.ts";
 
 const network = inject("localNetwork");
 const client = new OpenAI({ baseURL: `${network.gatewayUrl}/v1`, apiKey: network.apiKey });

@@ -1,11 +1,11 @@
 // The verification network of a real `npm start`: an answer from the official OpenAI client is
 // judged by the local verifier nodes, and the gateway shows the signed outcome.
 import { setTimeout as sleep } from "node:timers/promises";
+import { verifyVerdict } from "@verity/protocol/verdict";
 import OpenAI from "openai";
 import { getAddress } from "viem";
 import { describe, expect, inject, it } from "vitest";
 import { z } from "zod";
-import { verifyVerdict } from "../../src/protocol/verdict.ts";
 
 const network = inject("localNetwork");
 const client = new OpenAI({ baseURL: `${network.gatewayUrl}/v1`, apiKey: network.apiKey });

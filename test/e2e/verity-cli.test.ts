@@ -6,18 +6,18 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import OpenAI from "openai";
-import { createPublicClient, getAddress, http } from "viem";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { binDir, pinnedPath, repoRoot } from "../../scripts/lib/paths.ts";
-import { chainView } from "../../src/protocol/chain-view.ts";
+import { chainView } from "@verity/protocol/chain-view";
 import {
   RECORD_CHECKS,
   type RecordVerification,
   verifyRecord,
-} from "../../src/protocol/verify-record.ts";
-import { verityOf, withVerity } from "../../src/protocol/verity-client.ts";
-import type { VerityRecord } from "../../src/protocol/verity-record.ts";
+} from "@verity/protocol/verify-record";
+import { verityOf, withVerity } from "@verity/protocol/verity-client";
+import type { VerityRecord } from "@verity/protocol/verity-record";
+import OpenAI from "openai";
+import { createPublicClient, getAddress, http } from "viem";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { binDir, pinnedPath, repoRoot } from "../../scripts/lib/paths.ts";
 import { RECORD_TAMPERS } from "../fixtures/record-tampers.ts";
 
 const network = inject("localNetwork");

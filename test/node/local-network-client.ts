@@ -1,12 +1,12 @@
 // What the local-network tests share: their start options, and a small client of the network
 // they start (the gateway's API with the dev key).
 import { setTimeout as sleep } from "node:timers/promises";
+import { Receipt } from "@verity/protocol/receipt";
 import { getAddress } from "viem";
 import { z } from "zod";
 import type { LocalNetworkInfo } from "../../scripts/lib/local-json.ts";
 import { localPortCount } from "../../scripts/lib/local-network.ts";
 import { freePortRun } from "../../scripts/lib/ports.ts";
-import { Receipt } from "../../src/protocol/receipt.ts";
 
 export const quiet = () => {};
 // Well under the test timeout, so that a start that hangs still stops what it started.

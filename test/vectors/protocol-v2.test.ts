@@ -34,7 +34,7 @@ import {
   verdictDigest,
   verifyReceipt,
   verifyVerdict,
-} from "../../src/protocol";
+} from "@verity/protocol";
 import vectorsFile from "./protocol-v2.json";
 
 const Vectors = z.strictObject({

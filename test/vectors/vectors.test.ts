@@ -27,7 +27,7 @@ import {
   signReceipt,
   UnsignedReceipt,
   verifyReceipt,
-} from "../../src/protocol";
+} from "@verity/protocol";
 import canonicalFile from "./canonical.json";
 import receiptsFile from "./receipts.json";
 

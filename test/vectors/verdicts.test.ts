@@ -42,7 +42,7 @@ import {
   verifyHeartbeat,
   verifyTask,
   verifyVerdict,
-} from "../../src/protocol";
+} from "@verity/protocol";
 import receiptsFile from "./receipts.json";
 import verdictsFile from "./verdicts.json";
 

@@ -55,6 +55,16 @@ const ownImportMetaUrl = {
   },
 };
 
+// The protocol is this package's own TypeScript: bundled, while every other package stays external.
+const protocolSources = {
+  name: "protocol-sources",
+  setup(build) {
+    build.onResolve({ filter: /^@verity\/protocol(\/.*)?$/ }, (args) => ({
+      path: path.join(repoRoot, "packages/protocol/src", `${args.path.slice(17) || "/index"}.ts`),
+    }));
+  },
+};
+
 async function rebuild() {
   const { build } = await import("esbuild");
   const result = await build({
@@ -68,7 +78,7 @@ async function rebuild() {
     metafile: true,
     write: false,
     logLevel: "silent",
-    plugins: [ownImportMetaUrl],
+    plugins: [protocolSources, ownImportMetaUrl],
   });
   const inputs = Object.keys(result.metafile.inputs).sort();
   await mkdir(cacheDir, { recursive: true });

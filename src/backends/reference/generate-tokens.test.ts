@@ -1,5 +1,5 @@
+import type { ChatMessage } from "@verity/protocol/request";
 import { describe, expect, it } from "vitest";
-import type { ChatMessage } from "../../protocol/request";
 import { SENTENCE_END_TOKENS } from "./corpus";
 import {
   type GenerationRequest,

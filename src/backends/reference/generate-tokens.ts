@@ -1,4 +1,4 @@
-import type { ChatMessage } from "../../protocol/request";
+import type { ChatMessage } from "@verity/protocol/request";
 import type { ChatInput, FinishReason } from "../backend";
 import { chooseCandidate, decodingOf, MAX_CANDIDATES } from "./choose-candidate";
 import { SENTENCE_END_TOKENS } from "./corpus";

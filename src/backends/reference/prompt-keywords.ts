@@ -1,4 +1,4 @@
-import type { ChatMessage } from "../../protocol/request";
+import type { ChatMessage } from "@verity/protocol/request";
 import { findWord, type NgramModel } from "./ngram-model";
 import { asciiLowerCase, isWordToken, tokenize } from "./tokenize";
 

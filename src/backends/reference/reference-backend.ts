@@ -1,6 +1,6 @@
+import { NormalizedChatRequest } from "@verity/protocol/request";
 import { z } from "zod";
 import { invalidRequest, notFound } from "../../errors";
-import { NormalizedChatRequest } from "../../protocol/request";
 import type { Backend, ChatInput, ModelInfo } from "../backend";
 import { chatEvents } from "./chat-events";
 import { embedText } from "./embed-text";

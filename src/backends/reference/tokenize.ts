@@ -1,4 +1,4 @@
-import type { ChatMessage } from "../../protocol/request";
+import type { ChatMessage } from "@verity/protocol/request";
 
 // Character classes are spelled out as fixed code point ranges instead of `\p{L}` or `\s`,
 // whose membership follows the engine's Unicode version: a verifier running a newer

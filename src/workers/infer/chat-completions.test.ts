@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
+import { requestHash, responseHash, verifyReceipt } from "@verity/protocol";
 import { privateKeyToAccount } from "viem/accounts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createTestKey, gatewayFetch, readSse } from "../../../test/gateway";
-import { requestHash, responseHash, verifyReceipt } from "../../protocol";
 
 const nodeAddress = privateKeyToAccount(env.INFERENCE_NODE_KEY as `0x${string}`).address;
 let key: string;

@@ -1,10 +1,10 @@
+import { newInferenceId, type Receipt } from "@verity/protocol";
+import { INFERENCE_ID_HEADER } from "@verity/protocol/verity-client";
 import type { Context } from "hono";
 import type { ChatEvent, FinishReason, ModelInfo } from "../../backends/backend";
 import { createModelRegistry } from "../../backends/registry";
 import { invalidRequest, upstreamError } from "../../errors";
 import { errorResponse } from "../../http/error-response";
-import { newInferenceId, type Receipt } from "../../protocol";
-import { INFERENCE_ID_HEADER } from "../../protocol/verity-client";
 import {
   type ChatCompletionBody,
   ChatCompletionBody as ChatCompletionBodySchema,

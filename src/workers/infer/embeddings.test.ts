@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
+import { responseHash } from "@verity/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createTestKey, gatewayFetch } from "../../../test/gateway";
-import { responseHash } from "../../protocol";
 
 let key: string;
 beforeAll(async () => {

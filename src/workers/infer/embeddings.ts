@@ -1,8 +1,8 @@
+import { newInferenceId } from "@verity/protocol";
+import { INFERENCE_ID_HEADER } from "@verity/protocol/verity-client";
 import type { Context } from "hono";
 import { createModelRegistry } from "../../backends/registry";
 import { invalidRequest } from "../../errors";
-import { newInferenceId } from "../../protocol";
-import { INFERENCE_ID_HEADER } from "../../protocol/verity-client";
 import { EmbeddingBody } from "./embedding-request";
 import type { GatewayEnv } from "./gateway-env";
 import { parseJsonBody } from "./json-body";

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { LEAF_TYPES, newInferenceId, type RoundOutcome } from "@verity/protocol";
 import { Hono } from "hono";
 import { keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -15,7 +16,6 @@ import {
 } from "../../db/settlement-records";
 import { buildBatchTree } from "../../db/settlement-tree";
 import { onError } from "../../http/error-response";
-import { LEAF_TYPES, newInferenceId, type RoundOutcome } from "../../protocol";
 import type { GatewayEnv } from "./gateway-env";
 import { getInferenceProof, type InferenceProof, settlementOf } from "./proof";
 

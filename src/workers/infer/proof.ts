@@ -1,3 +1,4 @@
+import { type LeafTuple, leafTypes } from "@verity/protocol/merkle-leaf";
 import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Context } from "hono";
@@ -5,7 +6,6 @@ import { type Address, getAddress, type Hex } from "viem";
 import { inferences, settlementBatches, settlementRecords } from "../../db/schema";
 import { readProof } from "../../db/settlement-tree";
 import { notFound, VerityError } from "../../errors";
-import { type LeafTuple, leafTypes } from "../../protocol/merkle-leaf";
 import type { GatewayEnv } from "./gateway-env";
 
 /**

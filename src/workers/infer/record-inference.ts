@@ -1,7 +1,3 @@
-import { drizzle } from "drizzle-orm/d1";
-import type { BackendName } from "../../backends/backend";
-import { inferences } from "../../db/schema";
-import { VerityError } from "../../errors";
 import {
   type NormalizedRequest,
   type Receipt,
@@ -11,7 +7,11 @@ import {
   signReceipt,
   UNSET_FEE,
   UNSET_MODEL_DIGEST,
-} from "../../protocol";
+} from "@verity/protocol";
+import { drizzle } from "drizzle-orm/d1";
+import type { BackendName } from "../../backends/backend";
+import { inferences } from "../../db/schema";
+import { VerityError } from "../../errors";
 import { nodeAccount } from "./node-account";
 
 export interface CompletedInference {

@@ -1,5 +1,6 @@
 import { listDurableObjectIds } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { newInferenceId } from "@verity/protocol";
 import { keccak256, stringToHex, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterEach, describe, expect, it } from "vitest";
@@ -7,7 +8,6 @@ import { verdictBy } from "../../../test/fixtures/decided-round";
 import { createTestKey, gatewayFetch, readSse } from "../../../test/gateway";
 import { startVerifierNetwork, storeChatInference } from "../../../test/verifier-network";
 import { roundConfig } from "../../durable/round-config";
-import { newInferenceId } from "../../protocol";
 import { sweepPendingRounds, sweepUnqueuedOutcomes } from "./rounds";
 
 const ZERO = `0x${"00".repeat(32)}` as const;

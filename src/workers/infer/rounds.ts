@@ -1,3 +1,4 @@
+import { InferenceId, verifyVerdict } from "@verity/protocol";
 import { and, eq, inArray, isNull, lt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Context } from "hono";
@@ -7,7 +8,6 @@ import { VerifierRegistry } from "../../db/verifier-registry";
 import { roundConfig } from "../../durable/round-config";
 import type { VerdictRefusal } from "../../durable/verification-round";
 import { notFound, refusal } from "../../errors";
-import { InferenceId, verifyVerdict } from "../../protocol";
 import type { GatewayEnv } from "./gateway-env";
 import { chargeVerifier } from "./public-limits";
 

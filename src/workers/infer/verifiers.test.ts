@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
+import { type Heartbeat, heartbeatDigest, signHeartbeat } from "@verity/protocol";
 import { type Hex, keccak256, toHex } from "viem";
 import { privateKeyToAccount, sign } from "viem/accounts";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createTestKey, gatewayFetch } from "../../../test/gateway";
 import { VerifierRegistry } from "../../db/verifier-registry";
-import { type Heartbeat, heartbeatDigest, signHeartbeat } from "../../protocol";
 import { createGatewayApp } from "./app";
 import { checkVerifierUrl } from "./verifier-url-policy";
 

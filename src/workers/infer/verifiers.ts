@@ -1,9 +1,9 @@
+import { SignedHeartbeat, verifyHeartbeat } from "@verity/protocol";
 import type { Context } from "hono";
 import type { z } from "zod";
 import { VerifierRegistry } from "../../db/verifier-registry";
 import { roundConfig } from "../../durable/round-config";
 import { refusal, VerityError } from "../../errors";
-import { SignedHeartbeat, verifyHeartbeat } from "../../protocol";
 import type { GatewayEnv } from "./gateway-env";
 import { parseJsonBody } from "./json-body";
 import { chargeVerifier } from "./public-limits";

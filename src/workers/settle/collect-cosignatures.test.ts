@@ -1,9 +1,9 @@
+import { signBatchProposal } from "@verity/protocol/batch-proposal";
+import { ledgerDomain, type SettlementBatch, signBatch } from "@verity/protocol/settlement-batch";
 import { type Address, type Hex, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { VerifierEntry } from "../../db/verifier-registry";
-import { signBatchProposal } from "../../protocol/batch-proposal";
-import { ledgerDomain, type SettlementBatch, signBatch } from "../../protocol/settlement-batch";
 import { collectCosignatures } from "./collect-cosignatures";
 import { decidedRound } from "./test-network";
 

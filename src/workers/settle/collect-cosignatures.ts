@@ -1,13 +1,13 @@
-import type { Address } from "viem";
-import type { VerifierEntry } from "../../db/verifier-registry";
-import { BATCH_PROPOSAL_HEADER, type BatchProposal } from "../../protocol/batch-proposal";
-import { BatchCoSignature, type BatchSignRequest } from "../../protocol/batch-sign-request";
+import { BATCH_PROPOSAL_HEADER, type BatchProposal } from "@verity/protocol/batch-proposal";
+import { BatchCoSignature, type BatchSignRequest } from "@verity/protocol/batch-sign-request";
 import {
   type BatchSignature,
   type LedgerDomain,
   recoverBatchSigner,
   type SettlementBatch,
-} from "../../protocol/settlement-batch";
+} from "@verity/protocol/settlement-batch";
+import type { Address } from "viem";
+import type { VerifierEntry } from "../../db/verifier-registry";
 
 /** What asking the verifiers gave: valid co-signatures, and why the others were not. */
 export interface CosignResult {

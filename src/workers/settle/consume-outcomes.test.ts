@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
+import { leafHash } from "@verity/protocol/merkle-leaf";
+import { leafFromOutcome } from "@verity/protocol/round-outcome";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { leafHash } from "../../protocol/merkle-leaf";
-import { leafFromOutcome } from "../../protocol/round-outcome";
 import { decidedRound, deliver } from "./test-network";
 
 afterEach(() => {

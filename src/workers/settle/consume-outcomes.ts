@@ -1,11 +1,11 @@
+import { checkOutcomeDigests } from "@verity/protocol/check-round-outcome";
+import { RoundOutcome } from "@verity/protocol/round-outcome";
 import { crashPoint } from "../../crash-point";
 import {
   type NewSettlementRecord,
   settlementRecordOf,
   storeSettlementRecords,
 } from "../../db/settlement-records";
-import { checkOutcomeDigests } from "../../protocol/check-round-outcome";
-import { RoundOutcome } from "../../protocol/round-outcome";
 
 /** The queue decided rounds arrive on, and where messages go after `max_retries`. */
 export const OUTCOMES_QUEUE = "verified-inferences";

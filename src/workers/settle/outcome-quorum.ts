@@ -1,6 +1,6 @@
+import type { RoundOutcome } from "@verity/protocol";
+import { registeredAgreeing } from "@verity/protocol/check-round-outcome";
 import type { Address } from "viem";
-import type { RoundOutcome } from "../../protocol";
-import { registeredAgreeing } from "../../protocol/check-round-outcome";
 
 export type OutcomeQuorum =
   | { ok: true }

@@ -1,7 +1,7 @@
+import { MAX_BATCH_OUTCOMES } from "@verity/protocol/batch-sign-request";
 import { type Address, getAddress, type Hex, isAddress } from "viem";
 import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { VerityError } from "../../errors";
-import { MAX_BATCH_OUTCOMES } from "../../protocol/batch-sign-request";
 
 /** What the settler needs, read from its environment (see wrangler.settle.toml). */
 export interface SettleConfig {

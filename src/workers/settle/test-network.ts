@@ -4,6 +4,7 @@
 
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import type { RoundOutcome } from "@verity/protocol";
 import {
   type Address,
   createPublicClient,
@@ -20,7 +21,6 @@ import { decidedRound as decidedRoundFixture } from "../../../test/fixtures/deci
 import { forgetfulSigningLedger } from "../../../test/fixtures/signing-ledger";
 import { apiKeyPrefix, generateApiKey, hashApiKey, newApiKeyId } from "../../db/api-keys";
 import { VerifierRegistry } from "../../db/verifier-registry";
-import type { RoundOutcome } from "../../protocol";
 import { createVerifierApp } from "../verify/app";
 import worker from "./index";
 import { COORDINATOR_ADDRESS, NODE_KEY, VERIFIER_KEYS, verifierAccounts } from "./test-keys";

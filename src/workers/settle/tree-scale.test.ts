@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { LEAF_OUTCOME, LEAF_TYPES, type LeafTuple } from "@verity/protocol/merkle-leaf";
 import { type Hex, numberToHex } from "viem";
 import { describe, expect, it } from "vitest";
 import { buildBatchTree, readProof, treeNodeStatements } from "../../db/settlement-tree";
-import { LEAF_OUTCOME, LEAF_TYPES, type LeafTuple } from "../../protocol/merkle-leaf";
 import { nodeAccount } from "./test-network";
 
 const LEAVES = 100_000;

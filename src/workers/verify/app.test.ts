@@ -1,5 +1,4 @@
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it, onTestFinished, vi } from "vitest";
 import {
   type CheckResult,
   createVerificationPolicy,
@@ -9,7 +8,8 @@ import {
   signTaskEnvelope,
   type Verdict,
   verifyVerdict,
-} from "../../protocol";
+} from "@verity/protocol";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { createVerifierApp } from "./app";
 import {
   chatInference,

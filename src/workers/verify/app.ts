@@ -1,3 +1,12 @@
+import { BATCH_PROPOSAL_HEADER, checkBatchProposal } from "@verity/protocol/batch-proposal";
+import type { SettlementBatchJson } from "@verity/protocol/batch-sign-request";
+import {
+  checkTaskEnvelope,
+  TASK_ENVELOPE_HEADER,
+  type TaskEnvelope,
+} from "@verity/protocol/task-envelope";
+import { taskDigest, verifyTask } from "@verity/protocol/verification-task";
+import { wait } from "@verity/protocol/wait";
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
@@ -5,15 +14,6 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { notFound, refusal, VerityError } from "../../errors";
 import { errorResponse } from "../../http/error-response";
 import { MinuteCounter } from "../../http/minute-counter";
-import { BATCH_PROPOSAL_HEADER, checkBatchProposal } from "../../protocol/batch-proposal";
-import type { SettlementBatchJson } from "../../protocol/batch-sign-request";
-import {
-  checkTaskEnvelope,
-  TASK_ENVELOPE_HEADER,
-  type TaskEnvelope,
-} from "../../protocol/task-envelope";
-import { taskDigest, verifyTask } from "../../protocol/verification-task";
-import { wait } from "../../protocol/wait";
 import { batchRefusal, isBatchRefusal } from "./batch-refusal";
 import { coSignBatch } from "./co-sign-batch";
 import { FairAdmission } from "./fair-admission";

@@ -1,10 +1,10 @@
+import { CHECKS, type VerificationPolicy } from "@verity/protocol/policy";
+import { responseHash } from "@verity/protocol/response";
+import type { CheckResult } from "@verity/protocol/verdict";
+import type { VerificationTask } from "@verity/protocol/verification-task";
 import type { ChatEvent, ChatInput, ModelInfo } from "../../backends/backend";
 import type { ModelRegistry } from "../../backends/registry";
 import { VerityError } from "../../errors";
-import { CHECKS, type VerificationPolicy } from "../../protocol/policy";
-import { responseHash } from "../../protocol/response";
-import type { CheckResult } from "../../protocol/verdict";
-import type { VerificationTask } from "../../protocol/verification-task";
 import { cosineSimilarity } from "./cosine-similarity";
 
 const result = (status: CheckResult["status"], reason: string): CheckResult => ({

@@ -1,8 +1,8 @@
-import type { VerificationPolicy } from "../../protocol/policy";
-import { CHECKS } from "../../protocol/policy";
-import type { CheckResult } from "../../protocol/verdict";
-import type { VerificationTask } from "../../protocol/verification-task";
-import { verifyReceipt } from "../../protocol/verify-receipt";
+import type { VerificationPolicy } from "@verity/protocol/policy";
+import { CHECKS } from "@verity/protocol/policy";
+import type { CheckResult } from "@verity/protocol/verdict";
+import type { VerificationTask } from "@verity/protocol/verification-task";
+import { verifyReceipt } from "@verity/protocol/verify-receipt";
 
 /**
  * `receipt-integrity@1`: the receipt commits to the task's request and response (both hashes

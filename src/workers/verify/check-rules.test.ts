@@ -1,6 +1,6 @@
+import { createVerificationPolicy } from "@verity/protocol";
+import type { VerificationTask } from "@verity/protocol/verification-task";
 import { describe, expect, it } from "vitest";
-import { createVerificationPolicy } from "../../protocol";
-import type { VerificationTask } from "../../protocol/verification-task";
 import { checkRules } from "./check-rules";
 
 const policy = createVerificationPolicy({

@@ -1,6 +1,6 @@
-import { CHECKS, DENY_PATTERN_FLAGS, type VerificationPolicy } from "../../protocol/policy";
-import type { CheckResult } from "../../protocol/verdict";
-import type { VerificationTask } from "../../protocol/verification-task";
+import { CHECKS, DENY_PATTERN_FLAGS, type VerificationPolicy } from "@verity/protocol/policy";
+import type { CheckResult } from "@verity/protocol/verdict";
+import type { VerificationTask } from "@verity/protocol/verification-task";
 
 const pass = (): CheckResult => ({ check: CHECKS.rules, status: "pass", reason: "ok" });
 const fail = (reason: string): CheckResult => ({ check: CHECKS.rules, status: "fail", reason });

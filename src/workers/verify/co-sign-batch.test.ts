@@ -1,5 +1,3 @@
-import { type Address, getAddress } from "viem";
-import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   BatchCoSignature,
   ledgerDomain,
@@ -9,8 +7,10 @@ import {
   settlementBatchFromJson,
   signReceipt,
   verdictsDigest,
-} from "../../protocol";
-import { BATCH_PROPOSAL_HEADER } from "../../protocol/batch-proposal";
+} from "@verity/protocol";
+import { BATCH_PROPOSAL_HEADER } from "@verity/protocol/batch-proposal";
+import { type Address, getAddress } from "viem";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { createVerifierApp, MAX_BATCH_BYTES } from "./app";
 import {
   batchRequest,

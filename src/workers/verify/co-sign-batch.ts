@@ -1,9 +1,9 @@
+import { batchRoot } from "@verity/protocol/batch-root";
+import type { BatchCoSignature, BatchSignRequest } from "@verity/protocol/batch-sign-request";
+import { settlementBatchFromJson } from "@verity/protocol/batch-sign-request";
+import { checkRoundOutcome } from "@verity/protocol/check-round-outcome";
+import { batchDigest, signBatch } from "@verity/protocol/settlement-batch";
 import type { Address } from "viem";
-import { batchRoot } from "../../protocol/batch-root";
-import type { BatchCoSignature, BatchSignRequest } from "../../protocol/batch-sign-request";
-import { settlementBatchFromJson } from "../../protocol/batch-sign-request";
-import { checkRoundOutcome } from "../../protocol/check-round-outcome";
-import { batchDigest, signBatch } from "../../protocol/settlement-batch";
 import { batchRefusal } from "./batch-refusal";
 import { readVerifierRegistry } from "./read-verifier-registry";
 import type { SettlementConfig } from "./settlement-config";

@@ -1,5 +1,10 @@
+import {
+  recoverVerdictSigner,
+  type Verdict,
+  verifyHeartbeat,
+  verifyVerdict,
+} from "@verity/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { recoverVerdictSigner, type Verdict, verifyHeartbeat, verifyVerdict } from "../../protocol";
 import { createVerifierApp } from "./app";
 import { sendHeartbeat } from "./send-heartbeat";
 import {

@@ -6,8 +6,8 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { recoverHeartbeatSigner, SignedHeartbeat, verifyHeartbeat } from "@verity/protocol";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { recoverHeartbeatSigner, SignedHeartbeat, verifyHeartbeat } from "../../protocol";
 import { createVerifierApp } from "./app";
 import { HEARTBEAT_SCHEDULER_NAME } from "./heartbeat-scheduler";
 import worker from "./index";

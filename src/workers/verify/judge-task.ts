@@ -1,5 +1,5 @@
-import { CHECKS } from "../../protocol/policy";
-import { receiptDigest } from "../../protocol/receipt";
+import { CHECKS } from "@verity/protocol/policy";
+import { receiptDigest } from "@verity/protocol/receipt";
 import {
   checksDigest,
   signVerdict,
@@ -7,9 +7,9 @@ import {
   type Verdict,
   verdictDigest,
   verdictOutcome,
-} from "../../protocol/verdict";
-import { UNSET_STRENGTH } from "../../protocol/verification-strength";
-import type { VerificationTask } from "../../protocol/verification-task";
+} from "@verity/protocol/verdict";
+import { UNSET_STRENGTH } from "@verity/protocol/verification-strength";
+import type { VerificationTask } from "@verity/protocol/verification-task";
 import { checkReExecution } from "./check-re-execution";
 import { checkReceiptIntegrity } from "./check-receipt-integrity";
 import { checkRules } from "./check-rules";

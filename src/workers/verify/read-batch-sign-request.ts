@@ -1,5 +1,5 @@
+import { BatchSignRequest } from "@verity/protocol/batch-sign-request";
 import type { Context } from "hono";
-import { BatchSignRequest } from "../../protocol/batch-sign-request";
 import { batchRefusal } from "./batch-refusal";
 
 /**

@@ -1,6 +1,9 @@
+import { type TaskEnvelope, taskBodyHash } from "@verity/protocol/task-envelope";
+import {
+  type SignedTask,
+  SignedTask as SignedTaskSchema,
+} from "@verity/protocol/verification-task";
 import type { Context } from "hono";
-import { type TaskEnvelope, taskBodyHash } from "../../protocol/task-envelope";
-import { type SignedTask, SignedTask as SignedTaskSchema } from "../../protocol/verification-task";
 import { taskRefusal } from "./task-refusal";
 
 /**

@@ -1,4 +1,4 @@
-import { type SignedHeartbeat, signHeartbeat } from "../../protocol/heartbeat";
+import { type SignedHeartbeat, signHeartbeat } from "@verity/protocol/heartbeat";
 import { heartbeatConfig, verifierConfig } from "./verifier-config";
 import { VERIFIER_VERSION } from "./verifier-version";
 

@@ -1,5 +1,5 @@
+import { type LedgerDomain, ledgerDomain } from "@verity/protocol/settlement-batch";
 import { type Address, getAddress, isAddress } from "viem";
-import { type LedgerDomain, ledgerDomain } from "../../protocol/settlement-batch";
 import { misconfigured } from "./verifier-config";
 
 /** What a verifier needs to co-sign settlement batches, read from its environment. */

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { Verdict } from "../../protocol/verdict";
+import type { Verdict } from "@verity/protocol/verdict";
 
 /** The one ledger of a verifier deployment. */
 export const SIGNING_LEDGER_NAME = "signed";

@@ -2,6 +2,12 @@
 // the batch a settler would build from them, and an RPC endpoint (behind a fetch spy) that
 // answers the verifier's registry reads with ABI-encoded results, so viem's client code runs.
 import { SimpleMerkleTree } from "@openzeppelin/merkle-tree";
+import { BATCH_PROPOSAL_HEADER, signBatchProposal } from "@verity/protocol/batch-proposal";
+import { type BatchSignRequest, SettlementBatchJson } from "@verity/protocol/batch-sign-request";
+import { leafHash } from "@verity/protocol/merkle-leaf";
+import { leafFromOutcome, type RoundOutcome } from "@verity/protocol/round-outcome";
+import { ledgerDomain } from "@verity/protocol/settlement-batch";
+import type { VerdictOutcome } from "@verity/protocol/verdict";
 import {
   type Address,
   decodeFunctionData,
@@ -15,12 +21,6 @@ import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { vi } from "vitest";
 import { verifierRegistryAbi } from "../../../contracts/generated/VerifierRegistry";
 import { decidedRound, verdictBy } from "../../../test/fixtures/decided-round";
-import { BATCH_PROPOSAL_HEADER, signBatchProposal } from "../../protocol/batch-proposal";
-import { type BatchSignRequest, SettlementBatchJson } from "../../protocol/batch-sign-request";
-import { leafHash } from "../../protocol/merkle-leaf";
-import { leafFromOutcome, type RoundOutcome } from "../../protocol/round-outcome";
-import { ledgerDomain } from "../../protocol/settlement-batch";
-import type { VerdictOutcome } from "../../protocol/verdict";
 import type { createVerifierApp } from "./app";
 
 export { verdictBy };

@@ -1,25 +1,25 @@
 // Test support: inferences made the way the gateway makes them (reference backend, normalised
 // request, float32 embeddings, receipt signed by the node) and tasks signed by the coordinator.
 import { env } from "cloudflare:workers";
-import { privateKeyToAccount } from "viem/accounts";
-import type { ModelInfo } from "../../backends/backend";
-import { REFERENCE_MODELS, referenceBackend } from "../../backends/reference/index";
-import { newInferenceId } from "../../protocol/inference-id";
-import { type Receipt, signReceipt } from "../../protocol/receipt";
+import { newInferenceId } from "@verity/protocol/inference-id";
+import { type Receipt, signReceipt } from "@verity/protocol/receipt";
 import {
   type NormalizedChatRequest,
   type NormalizedEmbeddingRequest,
   type NormalizedRequest,
   requestHash,
-} from "../../protocol/request";
-import { type ResponseContent, responseHash } from "../../protocol/response";
-import { signTaskEnvelope, TASK_ENVELOPE_HEADER } from "../../protocol/task-envelope";
+} from "@verity/protocol/request";
+import { type ResponseContent, responseHash } from "@verity/protocol/response";
+import { signTaskEnvelope, TASK_ENVELOPE_HEADER } from "@verity/protocol/task-envelope";
 import {
   type SignedTask,
   signTask,
   type TaskUsage,
   type VerificationTask,
-} from "../../protocol/verification-task";
+} from "@verity/protocol/verification-task";
+import { privateKeyToAccount } from "viem/accounts";
+import type { ModelInfo } from "../../backends/backend";
+import { REFERENCE_MODELS, referenceBackend } from "../../backends/reference/index";
 import type { createVerifierApp } from "./app";
 
 // anvil's well-known test keys (see vitest.verify.config.ts).

@@ -1,13 +1,13 @@
+import {
+  createVerificationPolicy,
+  policyHash,
+  type VerificationPolicy,
+} from "@verity/protocol/policy";
 import { type Address, getAddress, type Hex, isAddress } from "viem";
 import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { z } from "zod";
 import { createModelRegistry, type ModelRegistry } from "../../backends/registry";
 import { VerityError } from "../../errors";
-import {
-  createVerificationPolicy,
-  policyHash,
-  type VerificationPolicy,
-} from "../../protocol/policy";
 import { FAULT_MODES, type FaultMode, isFaultMode } from "./fault-mode";
 
 /** What a verifier needs to judge tasks, read from its environment. */

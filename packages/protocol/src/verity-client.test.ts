@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createTestKey, gatewayFetch } from "../../test/gateway";
+import { createTestKey, gatewayFetch } from "../../../test/gateway";
 import { verifyRecord } from "./verify-record";
 import { INFERENCE_ID_HEADER, verityClient, verityOf, withVerity } from "./verity-client";
 

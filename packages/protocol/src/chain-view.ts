@@ -1,6 +1,6 @@
 import { type Address, getAddress, type Hex, type PublicClient } from "viem";
-import { verifierRegistryAbi } from "../../contracts/generated/VerifierRegistry";
-import { verityLedgerAbi } from "../../contracts/generated/VerityLedger";
+import { verifierRegistryAbi } from "../../../contracts/generated/VerifierRegistry";
+import { verityLedgerAbi } from "../../../contracts/generated/VerityLedger";
 
 /** A ledger's batch as the ledger stores it; `root` is zero when the batch is not settled. */
 export interface LedgerBatch {

@@ -1,7 +1,7 @@
 import { type Address, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
-import { decidedRound, verdictBy } from "../../test/fixtures/decided-round";
+import { decidedRound, verdictBy } from "../../../test/fixtures/decided-round";
 import { checkOutcomeDigests, checkRoundOutcome, registeredAgreeing } from "./check-round-outcome";
 import { type RoundOutcome, verdictsDigest } from "./round-outcome";
 

@@ -1,7 +1,7 @@
 import { type Hex, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
-import { decidedRecord } from "../../test/fixtures/verity-record";
+import { decidedRecord } from "../../../test/fixtures/verity-record";
 import type { ChainView } from "./chain-view";
 import { LEAF_TYPES, LEAF_TYPES_V2, leafHash } from "./merkle-leaf";
 import { buildMerkleTree, proofIndices } from "./merkle-tree";

@@ -2,7 +2,7 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
-import { decidedRound } from "../../test/fixtures/decided-round";
+import { decidedRound } from "../../../test/fixtures/decided-round";
 import { batchRoot } from "./batch-root";
 import { LEAF_TYPES, leafTuple } from "./merkle-leaf";
 import { leafFromOutcome, type RoundOutcome } from "./round-outcome";
