@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { repoRoot } from "./paths.ts";
@@ -18,16 +18,11 @@ const Stamps = z.record(z.string(), z.string());
 
 /**
  * A fingerprint of everything a check reads: the tracked and untracked (not ignored) files under
- * `inputs`, by path and content. Any edit, added or removed file changes it.
+ * `inputs`, by path and content. Any edit, added or removed file changes it. Outside a git
+ * checkout (a downloaded archive), every file under `inputs` counts.
  */
 export async function fingerprint(inputs: readonly string[]): Promise<string> {
-  const { stdout, exit } = await runCommand("git ls-files", {
-    command: "git",
-    args: ["ls-files", "--cached", "--others", "--exclude-standard", "--", ...inputs],
-    cwd: repoRoot,
-  });
-  if (exit.code !== 0) throw new Error(`git ls-files failed for ${inputs.join(" ")}`);
-  const files = [...new Set(stdout.split("\n").filter(Boolean))].sort();
+  const files = [...new Set((await gitFiles(inputs)) ?? (await walkFiles(inputs)))].sort();
   const hash = createHash("sha256");
   for (const file of files) {
     hash.update(`${file}\0`);
@@ -36,6 +31,47 @@ export async function fingerprint(inputs: readonly string[]): Promise<string> {
     hash.update("\0");
   }
   return hash.digest("hex");
+}
+
+async function gitFiles(inputs: readonly string[]): Promise<string[] | null> {
+  try {
+    const { stdout, exit } = await runCommand("git ls-files", {
+      command: "git",
+      args: ["ls-files", "--cached", "--others", "--exclude-standard", "--", ...inputs],
+      cwd: repoRoot,
+    });
+    return exit.code === 0 ? stdout.split("\n").filter(Boolean) : null;
+  } catch {
+    return null;
+  }
+}
+
+const UNTRACKED = new Set(["node_modules", ".git", ".wrangler", ".verity", "dist"]);
+
+async function walkFiles(inputs: readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  const visit = async (relative: string): Promise<void> => {
+    const entries = await readdir(path.join(repoRoot, relative), { withFileTypes: true }).catch(
+      () => null,
+    );
+    if (!entries) {
+      if (
+        await readFile(path.join(repoRoot, relative)).then(
+          () => true,
+          () => false,
+        )
+      ) {
+        files.push(relative);
+      }
+      return;
+    }
+    for (const entry of entries) {
+      if (UNTRACKED.has(entry.name)) continue;
+      await visit(path.join(relative, entry.name));
+    }
+  };
+  for (const input of inputs) await visit(input);
+  return files;
 }
 
 async function readStamps(): Promise<Record<string, string>> {

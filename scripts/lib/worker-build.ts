@@ -74,17 +74,26 @@ async function buildOnce(config: WorkerConfig): Promise<string> {
   return entry;
 }
 
+/**
+ * Best effort, never failing a start: another process may be pruning the same directory. Builds
+ * of a process killed mid-build (`.tmp`) go once they are an hour old.
+ */
 async function pruneOlderBuilds(name: string, newest: string): Promise<void> {
-  const builds = (await readdir(workerBuildDir))
-    .filter((entry) => entry.startsWith(`${name}-`) && !entry.endsWith(".tmp"))
-    .map((entry) => path.join(workerBuildDir, entry))
-    .filter((dir) => dir !== newest);
+  const entries = await readdir(workerBuildDir).catch(() => [] as string[]);
   const withTimes = await Promise.all(
-    builds.map(async (dir) => ({ dir, mtime: (await stat(dir)).mtimeMs })),
+    entries
+      .filter((entry) => entry.startsWith(`${name}-`))
+      .map((entry) => path.join(workerBuildDir, entry))
+      .filter((dir) => dir !== newest)
+      .map(async (dir) => ({ dir, mtime: (await stat(dir).catch(() => null))?.mtimeMs })),
   );
-  withTimes.sort((a, b) => b.mtime - a.mtime);
-  for (const { dir } of withTimes.slice(KEEP_OLDER)) {
-    await rm(dir, { recursive: true, force: true });
+  const builds = withTimes.filter((b) => b.mtime !== undefined && !b.dir.endsWith(".tmp"));
+  builds.sort((a, b) => (b.mtime ?? 0) - (a.mtime ?? 0));
+  const abandoned = withTimes.filter(
+    (b) => b.dir.endsWith(".tmp") && b.mtime !== undefined && Date.now() - b.mtime > 3_600_000,
+  );
+  for (const { dir } of [...builds.slice(KEEP_OLDER), ...abandoned]) {
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
   }
 }
 
