@@ -1,11 +1,17 @@
 import { env } from "cloudflare:workers";
-import { type NormalizedChatRequest, newInferenceId, type ResponseContent } from "@verity/protocol";
+import {
+  type NormalizedChatRequest,
+  newInferenceId,
+  type ResponseContent,
+  signReceipt,
+} from "@verity/protocol";
 import { type Hex, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { vi } from "vitest";
 import type { ModelInfo } from "../src/backends/backend";
 import { REFERENCE_MODELS, referenceBackend } from "../src/backends/reference";
 import { VerifierRegistry } from "../src/db/verifier-registry";
+import { nodeAccount } from "../src/workers/infer/node-account";
 import { recordInference } from "../src/workers/infer/record-inference";
 import { createVerifierApp } from "../src/workers/verify/app";
 import { verifierConfig } from "../src/workers/verify/verifier-config";
@@ -137,6 +143,8 @@ export async function storeChatInference(
     tamper?: (response: ResponseContent & { kind: "chat" }) => ResponseContent;
     /** More tokens make a longer deadline (see task-deadline.ts). */
     maxTokens?: number;
+    /** 1: the record of a call served before protocol v2, its receipt re-signed as version 1. */
+    receiptVersion?: 1;
   } = {},
 ) {
   const { id: apiKeyId, key } = await createTestKey();
@@ -176,5 +184,21 @@ export async function storeChatInference(
     stream: false,
     user: undefined,
   });
+  if (options.receiptVersion === 1) {
+    const row = await env.DB.prepare("select receipt from inferences where id = ?")
+      .bind(id)
+      .first<{ receipt: string }>();
+    const {
+      version: _,
+      modelDigest: __,
+      fee: ___,
+      signature: ____,
+      ...fields
+    } = JSON.parse(row?.receipt ?? "{}");
+    const v1 = await signReceipt({ version: 1, ...fields }, nodeAccount(env));
+    await env.DB.prepare("update inferences set receipt = ? where id = ?")
+      .bind(JSON.stringify(v1), id)
+      .run();
+  }
   return { id, key, request, response: honest };
 }

@@ -9,10 +9,9 @@ export type BatchTree = MerkleTree;
 const NODES_PER_STATEMENT = 5_000;
 
 /**
- * The StandardMerkleTree of a batch's leaves, exactly as `StandardMerkleTree.of(leaves,
- * LEAF_TYPES)` builds it (leaves sorted by hash), flattened for storage: the tree of viem's leaf
- * hashes, as verifiers rebuild the root, without the library's slower ABI encoder and hex
- * conversions (the tests pin it node for node).
+ * The tree of a batch's leaf hashes, exactly as `SimpleMerkleTree.of` builds it (leaves sorted by
+ * hash), flattened for storage, as verifiers rebuild the root; leaves may be of either version.
+ * It skips the library's slower ABI encoder and hex conversions (the tests pin it node for node).
  */
 export function buildBatchTree(leaves: readonly LeafTuple[]): BatchTree {
   return buildMerkleTree(leaves.map(tupleLeafHash));

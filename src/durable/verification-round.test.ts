@@ -457,6 +457,20 @@ describe("VerificationRound", () => {
     expect(round).toMatchObject({ status: "verified", replacements: 0 });
   });
 
+  it("publishes a round of a receipt signed before protocol v2, decided by upgraded verifiers, as a version-2 outcome that settles", async () => {
+    const { id } = await storeChatInference({ receiptVersion: 1 });
+    await networkFor(id, ["", "", ""]);
+    const sent = await spyOnQueue(id);
+    await stubFor(id).start(id);
+    const decided = await until(id, (s) => s.status === "verified");
+    const message = sent[0] as RoundOutcome;
+    // Never a version-1 outcome of version-2 verdicts: settlement would refuse it as a downgrade.
+    expect(message).toMatchObject({ version: 2, receipt: { version: 1 }, strength: "unset" });
+    expect(message.verdicts.every((v) => v.version === 2)).toBe(true);
+    expect(checkOutcomeDigests(message)).toBeNull();
+    expect(decided.strength).toEqual({ strength: "unset", strengthScore: 0 });
+  });
+
   it("sends settlement everything it needs in one queue message", async () => {
     const { id } = await storeChatInference();
     await networkFor(id, ["", "", ""]);

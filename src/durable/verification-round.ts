@@ -68,7 +68,7 @@ export interface RoundSnapshot {
   verdictsDigest: string | null;
   /**
    * The decision's strength (`roundStrength` of the counted verdicts), once decided: it settles
-   * in the version-2 leaf. Null while running.
+   * in the version-2 leaf. Null while running, and for a round of a version-1 receipt.
    */
   strength: Strength | null;
   refused: Partial<Record<VerdictRefusal, number>>;
@@ -523,8 +523,7 @@ export class VerificationRound extends DurableObject<Env> {
   private outcome(round: StoredRound): RoundOutcome {
     const verdicts = this.countedVerdicts(round);
     const outcome = round.status === "verified" ? "verified" : "rejected";
-    return {
-      version: 2,
+    const common = {
       inferenceId: round.inferenceId,
       outcome,
       receipt: round.payload.receipt,
@@ -534,8 +533,10 @@ export class VerificationRound extends DurableObject<Env> {
       verdicts,
       verdictsDigest: verdictsDigest(verdicts),
       decidedAt: round.decidedAt ?? Date.now(),
-      ...roundStrength({ outcome, verdicts }),
-    };
+    } as const;
+    return outcomeVersion(round.payload.receipt, verdicts) === 1
+      ? { version: 1, ...common }
+      : { version: 2, ...common, ...roundStrength({ outcome, verdicts }) };
   }
 
   private markPublished(flag: number) {
@@ -618,7 +619,8 @@ export class VerificationRound extends DurableObject<Env> {
       verdictsDigest:
         round.status === "running" ? null : verdictsDigest(this.countedVerdicts(round)),
       strength:
-        round.status === "running"
+        round.status === "running" ||
+        outcomeVersion(round.payload.receipt, this.countedVerdicts(round)) === 1
           ? null
           : roundStrength({
               outcome: round.status === "verified" ? "verified" : "rejected",
@@ -628,6 +630,15 @@ export class VerificationRound extends DurableObject<Env> {
     };
   }
 }
+
+/**
+ * The protocol version a round's outcome is published in: the newest of its receipt and counted
+ * verdicts (an outcome may not be older than its messages). A round decided before protocol v2,
+ * on a version-1 receipt by verifiers signing version 1, was published and is resent as version 1,
+ * the same message every time; one decided after it by upgraded verifiers is version 2.
+ */
+const outcomeVersion = (receipt: Receipt, verdicts: readonly Verdict[]) =>
+  Math.max(receipt.version, ...verdicts.map((v) => v.version));
 
 interface StoredRound {
   inferenceId: string;

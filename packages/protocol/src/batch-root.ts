@@ -4,10 +4,9 @@ import { buildMerkleTree } from "./merkle-tree";
 import { leafFromOutcome, type RoundOutcome } from "./round-outcome";
 
 /**
- * The root of `StandardMerkleTree.of(outcomes.map((o) => leafTuple(leafFromOutcome(o))),
- * LEAF_TYPES)` (default options: leaves sorted by hash), which is what a settler commits: the
- * tree of viem's `leafHash`es, which gives the same root (the tests pin this) without the
- * library's slower ABI encoder.
+ * The root of `SimpleMerkleTree.of(outcomes.map((o) => leafHash(leafFromOutcome(o))))` (default
+ * options: leaves sorted by hash), which is what a settler commits. Leaves may be of either
+ * version; for leaves of one version it is also `StandardMerkleTree.of(tuples, types)`'s root.
  *
  * @throws ZodError if an outcome makes a malformed leaf: outcomes that parsed as `RoundOutcome`
  * never do.

@@ -29,8 +29,8 @@ export type SettlementBatchJson = z.infer<typeof SettlementBatchJson>;
 /**
  * What a settler sends a verifier's `POST /v1/batches/sign`: the batch to sign, the ledger it is
  * for, and the decided rounds whose leaves it commits to, so the verifier can check every one of
- * them itself. `outcomes[i]` is the `i`-th value given to `StandardMerkleTree.of(values,
- * LEAF_TYPES)` (with `leafTuple(leafFromOutcome(outcome))`); `count` must equal their number.
+ * them itself. `outcomes[i]` gives the `i`-th leaf of the tree (`batchRoot`, with
+ * `leafHash(leafFromOutcome(outcome))`); `count` must equal their number.
  */
 export const BatchSignRequest = z.strictObject({
   batch: SettlementBatchJson,

@@ -104,6 +104,18 @@ describe("checkRoundOutcome", () => {
     });
   });
 
+  it("refuses a version-1 outcome of a version-2 verdict as version_downgrade, so it never settles short", async () => {
+    const outcome = await decidedRound({ node, votes: [[a, "valid"]] });
+    const v2 = await verdictBy(a, outcome, "valid", 2);
+    const downgraded = revote(outcome, [v2, ...outcome.verdicts]);
+    expect(downgraded.version).toBe(1);
+    expect(await checkRoundOutcome(downgraded, options)).toMatchObject({
+      ok: false,
+      reason: "version_downgrade",
+      path: "version",
+    });
+  });
+
   it("counts only registered verifiers, each once", async () => {
     const outsider = account("outsider");
     const outcome = await decidedRound({

@@ -21,6 +21,8 @@ export type RoundOutcomeFailureReason =
   | "bad_verdict"
   /** A version-2 outcome claims another strength than its agreeing verdicts give. */
   | "strength_mismatch"
+  /** The outcome is of an older version than its receipt or a verdict (it would settle short). */
+  | "version_downgrade"
   /** Too few distinct registered verifiers signed a verdict agreeing with the outcome. */
   | "insufficient_quorum";
 
@@ -50,12 +52,12 @@ const fail = (
 ): RoundOutcomeFailure => ({ ok: false, reason, message, path });
 
 /**
- * The checks that need no key and no registry: the receipt is this inference's and
- * `receiptDigest` is its digest, a version-2 outcome's strength is its verdicts', `verdictsDigest`
- * commits to the verdicts, and every verdict is about this receipt. Null when they hold. A settler runs them on arrival; without them every
- * co-signer would refuse the batch the outcome landed in.
+ * The outcome's own fields against its receipt: the receipt is this inference's, `receiptDigest`
+ * is its digest, and the outcome is of no older a version than its receipt and verdicts. The last
+ * stops a downgrade: relabelled version 1, a round of version-2 messages would settle as a
+ * version-1 leaf, which leaves out the receipt's fee and model digest and the round's strength.
  */
-export function checkOutcomeDigests(outcome: RoundOutcome): RoundOutcomeFailure | null {
+export function checkOutcomeReceipt(outcome: RoundOutcome): RoundOutcomeFailure | null {
   const id = outcome.inferenceId;
   if (outcome.receipt.inferenceId !== id) {
     return fail(
@@ -72,16 +74,32 @@ export function checkOutcomeDigests(outcome: RoundOutcome): RoundOutcomeFailure 
       "receiptDigest",
     );
   }
-  if (outcome.version === 2) {
-    const { strength, strengthScore } = roundStrength(outcome);
-    if (strength !== outcome.strength || strengthScore !== outcome.strengthScore) {
-      return fail(
-        "strength_mismatch",
-        `Inference ${id}: its agreeing verdicts give strength ${strength} (${strengthScore}), the outcome says ${outcome.strength} (${outcome.strengthScore}).`,
-        "strength",
-      );
-    }
+  const newest = Math.max(outcome.receipt.version, ...outcome.verdicts.map((v) => v.version));
+  if (outcome.version < newest) {
+    return fail(
+      "version_downgrade",
+      `Inference ${id}: a version-${outcome.version} outcome of version-${newest} messages.`,
+      "version",
+    );
   }
+  return null;
+}
+
+/** A version-2 outcome's strength is `roundStrength` of its verdicts. */
+export function checkOutcomeStrength(outcome: RoundOutcome): RoundOutcomeFailure | null {
+  if (outcome.version !== 2) return null;
+  const { strength, strengthScore } = roundStrength(outcome);
+  if (strength === outcome.strength && strengthScore === outcome.strengthScore) return null;
+  return fail(
+    "strength_mismatch",
+    `Inference ${outcome.inferenceId}: its agreeing verdicts give strength ${strength} (${strengthScore}), the outcome says ${outcome.strength} (${outcome.strengthScore}).`,
+    "strength",
+  );
+}
+
+/** `verdictsDigest` commits to the verdicts, and every verdict is about this receipt. */
+export function checkOutcomeVerdicts(outcome: RoundOutcome): RoundOutcomeFailure | null {
+  const id = outcome.inferenceId;
   const committed = verdictsDigest(outcome.verdicts);
   if (committed !== outcome.verdictsDigest) {
     return fail(
@@ -100,6 +118,17 @@ export function checkOutcomeDigests(outcome: RoundOutcome): RoundOutcomeFailure 
     }
   }
   return null;
+}
+
+/**
+ * The checks that need no key and no registry, first failure first: `checkOutcomeReceipt`,
+ * `checkOutcomeStrength`, `checkOutcomeVerdicts`. Null when they hold. A settler runs them on
+ * arrival; without them every co-signer would refuse the batch the outcome landed in.
+ */
+export function checkOutcomeDigests(outcome: RoundOutcome): RoundOutcomeFailure | null {
+  return (
+    checkOutcomeReceipt(outcome) ?? checkOutcomeStrength(outcome) ?? checkOutcomeVerdicts(outcome)
+  );
 }
 
 /**

@@ -154,7 +154,7 @@ export function leafTuple(values: LeafValues): LeafTuple {
 }
 
 /**
- * The leaf's hash exactly as `StandardMerkleTree` computes it (and `VerityLedger.leafHash`):
+ * The leaf's hash exactly as `StandardMerkleTree` computes it with `leafTypes` of its tuple:
  * keccak256(keccak256(abi.encode(fields))), hashed twice so that no leaf can pass for an
  * inner node.
  *

@@ -106,6 +106,45 @@ describe("verifyRecord", () => {
     });
   });
 
+  it("fails a round that claims more strength than its verdicts give, settled or not, and reports a bad verdicts digest on its own", async () => {
+    const record = await decidedRecord({ node, voters });
+    if (record.round?.version !== 2) throw new Error("fixture");
+    const stronger = { ...record, round: { ...record.round, strengthScore: 1 } };
+    const failed = async (r: VerityRecord) =>
+      (await verifyRecord(r, { trustedNodes: [node.address] })).checks
+        .filter((c) => c.status === "fail")
+        .map((c) => `${c.check}:${c.reason}`);
+    expect(await failed(stronger)).toEqual(["round:strength_mismatch"]);
+    // Settled, the leaf it makes is not the one settled either.
+    const settled = withSettlement(record);
+    if (settled.round?.version !== 2) throw new Error("fixture");
+    expect(await failed({ ...settled, round: { ...settled.round, strengthScore: 1 } })).toEqual([
+      "round:strength_mismatch",
+      "leaf:leaf_mismatch",
+      "proof:proof_mismatch",
+    ]);
+    // Two things wrong at once: each is reported by its own check.
+    const both = {
+      ...record,
+      round: { ...record.round, strengthScore: 1, verdictsDigest: record.receipt.requestHash },
+    };
+    expect(await failed(both)).toEqual([
+      "round:strength_mismatch",
+      "verdicts_digest:verdicts_digest_mismatch",
+    ]);
+  });
+
+  it("fails a round of version-2 messages relabelled version 1, which would settle without its fee", async () => {
+    const record = await decidedRecord({ node, voters });
+    if (record.round?.version !== 2) throw new Error("fixture");
+    const { strength: _, strengthScore: __, ...fields } = record.round;
+    const downgraded = { ...record, round: { ...fields, version: 1 as const } };
+    const verification = await verifyRecord(downgraded, { trustedNodes: [node.address] });
+    expect(verification.checks.filter((c) => c.status === "fail")).toEqual([
+      expect.objectContaining({ check: "round", reason: "version_downgrade" }),
+    ]);
+  });
+
   it("fails a malformed record at its first check, naming the field, and checks nothing else", async () => {
     const record = { ...(await decidedRecord({ node, voters })), receipt: { version: 1 } };
     const verification = await verifyRecord(record);

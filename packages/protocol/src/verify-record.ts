@@ -1,12 +1,16 @@
 import { SimpleMerkleTree } from "@openzeppelin/merkle-tree";
 import { type Address, getAddress, type Hex, isAddressEqual } from "viem";
 import type { ChainView, LedgerBatch, RegistryState } from "./chain-view";
-import { checkOutcomeDigests, registeredAgreeing } from "./check-round-outcome";
+import {
+  checkOutcomeReceipt,
+  checkOutcomeStrength,
+  registeredAgreeing,
+} from "./check-round-outcome";
 import { committeeScore } from "./committee";
 import { leafHash } from "./merkle-leaf";
 import { requestHash } from "./request";
 import { responseHash } from "./response";
-import { leafFromOutcome } from "./round-outcome";
+import { leafFromOutcome, verdictsDigest } from "./round-outcome";
 import { verifyVerdict } from "./verdict";
 import { verifyReceipt } from "./verify-receipt";
 import { VerityRecord } from "./verity-record";
@@ -135,22 +139,33 @@ export async function verifyRecord(
     rest("verdicts_digest", "pending", "the round is not decided");
     return done();
   }
-  const digests = checkOutcomeDigests(round);
   const sameReceipt =
     JSON.stringify(round.receipt) === JSON.stringify(receipt) &&
     round.inferenceId === record.inferenceId;
-  if (!sameReceipt || (digests && digests.reason === "bad_receipt")) {
-    add("round", "fail", digests?.message ?? "the round is about another receipt", "bad_receipt");
-  } else {
+  // The round's own claims, each reported: about this receipt, of no older a version than its
+  // messages, and (version 2) as strong as its agreeing verdicts say.
+  const roundFailure = sameReceipt
+    ? (checkOutcomeReceipt(round) ?? checkOutcomeStrength(round))
+    : { reason: "bad_receipt", message: "the round is about another receipt" };
+  if (roundFailure) add("round", "fail", roundFailure.message, roundFailure.reason);
+  else {
+    const strength = round.version === 2 ? `, strength ${round.strength}` : "";
     add(
       "round",
       "pass",
-      `${round.outcome}, quorum ${round.quorum}, ${round.verdicts.length} verdicts`,
+      `${round.outcome}, quorum ${round.quorum}, ${round.verdicts.length} verdicts${strength}`,
     );
   }
-  if (digests?.reason === "verdicts_digest_mismatch") {
-    add("verdicts_digest", "fail", digests.message, digests.reason);
-  } else add("verdicts_digest", "pass", round.verdictsDigest);
+  const committed = verdictsDigest(round.verdicts);
+  if (committed === round.verdictsDigest) add("verdicts_digest", "pass", round.verdictsDigest);
+  else {
+    add(
+      "verdicts_digest",
+      "fail",
+      `the verdicts hash to ${committed}, the round says ${round.verdictsDigest}`,
+      "verdicts_digest_mismatch",
+    );
+  }
 
   const refused: string[] = [];
   let firstReason = "";

@@ -32,6 +32,7 @@ const RECORD_REFUSALS = new Set([
   "unknown_node",
   "verdicts_digest_mismatch",
   "strength_mismatch",
+  "version_downgrade",
   "bad_verdict",
   "already_cosigned",
 ]);
