@@ -10,6 +10,7 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
+import type { Hex } from "viem";
 
 /** API keys. Only the SHA-256 of a key is stored; `prefix` is its first characters, for humans. */
 export const apiKeys = sqliteTable("api_keys", {
@@ -120,7 +121,7 @@ export const settlementRecords = sqliteTable(
     roundOutcome: text("round_outcome", { mode: "json" }).$type<RoundOutcome>().notNull(),
     /** `leafTuple(leafFromOutcome(roundOutcome))`, in `LEAF_TYPES` order. */
     leaf: text("leaf", { mode: "json" }).$type<LeafTuple>().notNull(),
-    leafHash: text("leaf_hash").notNull(),
+    leafHash: text("leaf_hash").$type<Hex>().notNull(),
     decidedAt: integer("decided_at").notNull(),
     receivedAt: integer("received_at").notNull(),
     /** `settlement_batches.id` once batched. */

@@ -15,7 +15,8 @@ export interface NewSettlementRecord {
 /** A record waiting for a batch, oldest decision first. */
 export interface UnbatchedRecord {
   inferenceId: string;
-  leaf: LeafTuple;
+  /** Computed once, when the record arrived: a batch's tree is built from these. */
+  leafHash: Hex;
   /** What the settler checks against the registry before batching it. */
   roundOutcome: RoundOutcome;
 }
@@ -68,7 +69,7 @@ export async function unbatchedRecords(d1: D1Database, limit: number): Promise<U
   return drizzle(d1)
     .select({
       inferenceId: settlementRecords.inferenceId,
-      leaf: settlementRecords.leaf,
+      leafHash: settlementRecords.leafHash,
       roundOutcome: settlementRecords.roundOutcome,
     })
     .from(settlementRecords)

@@ -1,6 +1,11 @@
 import { env } from "cloudflare:workers";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { LEAF_OUTCOME, LEAF_TYPES, type LeafTuple } from "@verity/protocol/merkle-leaf";
+import {
+  LEAF_OUTCOME,
+  LEAF_TYPES,
+  type LeafTuple,
+  tupleLeafHash,
+} from "@verity/protocol/merkle-leaf";
 import { proofIndices } from "@verity/protocol/merkle-tree";
 import { numberToHex } from "viem";
 import { describe, expect, it } from "vitest";
@@ -22,7 +27,7 @@ describe("buildBatchTree", () => {
     "flattens StandardMerkleTree.of for %i leaves: root, node array and each leaf's tree index",
     (n) => {
       const leaves = Array.from({ length: n }, (_, i) => leafAt(i));
-      const tree = buildBatchTree(leaves);
+      const tree = buildBatchTree(leaves.map(tupleLeafHash));
       const reference = StandardMerkleTree.of(leaves, LEAF_TYPES);
       expect(tree.root).toBe(reference.root);
       expect(tree.nodes).toEqual(reference.dump().tree);
@@ -36,7 +41,7 @@ describe("buildBatchTree", () => {
 describe("proofIndices", () => {
   it("picks the same sibling nodes as StandardMerkleTree.getProof, leaf to root", () => {
     const leaves = Array.from({ length: 13 }, (_, i) => leafAt(i));
-    const tree = buildBatchTree(leaves);
+    const tree = buildBatchTree(leaves.map(tupleLeafHash));
     const reference = StandardMerkleTree.of(leaves, LEAF_TYPES);
     for (const [i, leaf] of leaves.entries()) {
       const indices = proofIndices(tree.treeIndices[i] ?? -1);
@@ -49,7 +54,7 @@ describe("proofIndices", () => {
 describe("readProof", () => {
   it("serves every leaf's proof from the stored node rows, and each verifies against the root", async () => {
     const leaves = Array.from({ length: 21 }, (_, i) => leafAt(i));
-    const tree = buildBatchTree(leaves);
+    const tree = buildBatchTree(leaves.map(tupleLeafHash));
     const key = { chainId: 1, ledger: "0x00000000000000000000000000000000000000aa", batchId: 7 };
     await env.DB.batch([
       env.DB.prepare(

@@ -380,7 +380,7 @@ export class Settler extends DurableObject<SettleEnv> {
         console.warn(`record ${record.inferenceId} set aside: ${quorum.message}`);
       }
       if (records.length === 0) continue;
-      const tree = buildBatchTree(records.map((r) => r.leaf));
+      const tree = buildBatchTree(records.map((r) => r.leafHash));
       const batchId = await nextBatchId(d1, scope);
       const batch = await createSettlementBatch(d1, scope, batchId, records, tree, Date.now());
       result.built.push(batch.batchId);

@@ -80,7 +80,7 @@ describe("GET /v1/inferences/{id}/proof", () => {
     const records = (await unbatchedRecords(env.DB, 100)).filter((r) =>
       rounds.some((round) => round.inferenceId === r.inferenceId),
     );
-    const tree = buildBatchTree(records.map((r) => r.leaf));
+    const tree = buildBatchTree(records.map((r) => r.leafHash));
     const scope = { chainId: 31337, ledger: LEDGER, settler: node.address };
     const batch = await createSettlementBatch(env.DB, scope, 41, records, tree, Date.now());
 
