@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { repoRoot } from "./paths.ts";
@@ -50,27 +50,22 @@ const UNTRACKED = new Set(["node_modules", ".git", ".wrangler", ".verity", "dist
 
 async function walkFiles(inputs: readonly string[]): Promise<string[]> {
   const files: string[] = [];
+  // Entries by type, not by trying to read them: a symlink (which could loop) and anything that
+  // is neither a file nor a directory are left out, as git would not follow them either.
   const visit = async (relative: string): Promise<void> => {
-    const entries = await readdir(path.join(repoRoot, relative), { withFileTypes: true }).catch(
-      () => null,
-    );
-    if (!entries) {
-      if (
-        await readFile(path.join(repoRoot, relative)).then(
-          () => true,
-          () => false,
-        )
-      ) {
-        files.push(relative);
-      }
-      return;
-    }
+    const entries = await readdir(path.join(repoRoot, relative), { withFileTypes: true });
     for (const entry of entries) {
       if (UNTRACKED.has(entry.name)) continue;
-      await visit(path.join(relative, entry.name));
+      const child = path.join(relative, entry.name);
+      if (entry.isDirectory()) await visit(child);
+      else if (entry.isFile()) files.push(child);
     }
   };
-  for (const input of inputs) await visit(input);
+  for (const input of inputs) {
+    const info = await lstat(path.join(repoRoot, input)).catch(() => null);
+    if (info?.isDirectory()) await visit(input);
+    else if (info?.isFile()) files.push(input);
+  }
   return files;
 }
 

@@ -119,8 +119,9 @@ export const settlementRecords = sqliteTable(
     outcome: text("outcome", { enum: ["verified", "rejected"] }).notNull(),
     /** The `RoundOutcome` message: co-signing verifiers re-derive the leaf from it. */
     roundOutcome: text("round_outcome", { mode: "json" }).$type<RoundOutcome>().notNull(),
-    /** `leafTuple(leafFromOutcome(roundOutcome))`, in `LEAF_TYPES` order. */
+    /** `leafTuple(leafFromOutcome(roundOutcome))`, in its version's order (`leafTypes`). */
     leaf: text("leaf", { mode: "json" }).$type<LeafTuple>().notNull(),
+    /** `leafHash` of it, computed once on arrival: batches' trees are built from these. */
     leafHash: text("leaf_hash").$type<Hex>().notNull(),
     decidedAt: integer("decided_at").notNull(),
     receivedAt: integer("received_at").notNull(),

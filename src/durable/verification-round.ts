@@ -68,7 +68,8 @@ export interface RoundSnapshot {
   verdictsDigest: string | null;
   /**
    * The decision's strength (`roundStrength` of the counted verdicts), once decided: it settles
-   * in the version-2 leaf. Null while running, and for a round of a version-1 receipt.
+   * in the version-2 leaf. Null while running, and for a version-1 outcome (a receipt and counted
+   * verdicts all of version 1).
    */
   strength: Strength | null;
   refused: Partial<Record<VerdictRefusal, number>>;
