@@ -3,7 +3,7 @@
 //   npx vitest run --project settler
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
-import { SETTLER_KEY } from "./src/workers/settle/test-keys.ts";
+import { SETTLER_KEY } from "./test/settle/keys.ts";
 
 // wrangler reads required secrets from the environment; the test key satisfies it quietly.
 process.env.SETTLER_KEY ??= SETTLER_KEY;

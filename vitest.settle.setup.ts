@@ -4,7 +4,7 @@
 import type { TestProject } from "vitest/node";
 import { ANVIL_CHAIN_ID, ANVIL_KEY_0, startAnvil } from "./contracts/test/anvil.ts";
 import { deployVerityContracts } from "./scripts/lib/deploy-verity-contracts.ts";
-import { REGISTRY_THRESHOLD, verifierAccounts } from "./src/workers/settle/test-keys.ts";
+import { REGISTRY_THRESHOLD, verifierAccounts } from "./test/settle/keys.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { byteStream, collect, sse } from "../../test/backends/byte-stream";
 import { VerityError } from "../errors";
 import type { ChatEvent, ChatInput, ModelInfo } from "./backend";
 import { createOpenAiCompatibleBackend, type OpenAiCompatibleOptions } from "./openai-compatible";
 import { parseOpenAiCompatibleModels } from "./openai-compatible-config";
-import { byteStream, collect, sse } from "./test-byte-stream";
 
 // The boundary: the upstream HTTP server, answered here the way Ollama, vLLM and llama.cpp's
 // server answer (their chunk shapes, usage chunks, error bodies).

@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { byteStream, collect, sse } from "../../test/backends/byte-stream";
 import { VerityError } from "../errors";
 import type { ChatInput } from "./backend";
 import { ConfigurationError } from "./openai-compatible-config";
 import { createModelRegistry } from "./registry";
-import { byteStream, collect, sse } from "./test-byte-stream";
 import { WORKERS_AI_MODELS } from "./workers-ai";
 
 const GLM = "@cf/zai-org/glm-4.7-flash";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { byteStream, collect } from "../../test/backends/byte-stream";
 import { readServerSentEvents } from "./sse";
-import { byteStream, collect } from "./test-byte-stream";
 
 const datas = async (text: string, every?: number) =>
   (await collect(readServerSentEvents(byteStream(text, { every }).stream))).map((e) => e.data);

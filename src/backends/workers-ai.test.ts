@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { byteStream, collect, sse } from "../../test/backends/byte-stream";
 import { VerityError } from "../errors";
 import type { ChatEvent, ChatInput, ModelInfo } from "./backend";
-import { byteStream, collect, sse } from "./test-byte-stream";
 import { createWorkersAiBackend, WORKERS_AI_MODELS } from "./workers-ai";
 
 // The boundary: env.AI. The fake answers as the binding does (workerd's ai-api.ts): a

@@ -15,11 +15,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vites
 import { verifierRegistryAbi } from "../../contracts/generated/VerifierRegistry";
 import { verityLedgerAbi } from "../../contracts/generated/VerityLedger";
 import { decidedRound as decidedRoundFixture } from "../../test/fixtures/decided-round";
-import { armCrashPoint, disarmCrashPoints } from "../crash-point";
-import type { SettlementBatchRow } from "../db/schema";
-import { inferenceProof, settlementOf } from "../workers/infer/proof";
-import worker from "../workers/settle/index";
-import { verifierAccounts } from "../workers/settle/test-keys";
+import { verifierAccounts } from "../../test/settle/keys";
 import {
   anvil,
   chain,
@@ -35,7 +31,11 @@ import {
   settlerAccount,
   startCosigners,
   storeInference,
-} from "../workers/settle/test-network";
+} from "../../test/settle/network";
+import { armCrashPoint, disarmCrashPoints } from "../crash-point";
+import type { SettlementBatchRow } from "../db/schema";
+import { inferenceProof, settlementOf } from "../workers/infer/proof";
+import worker from "../workers/settle/index";
 import { REGISTRY_CACHE_MS } from "../workers/verify/read-verifier-registry";
 import type { SettlerStatus, TickResult } from "./settler";
 

@@ -3,9 +3,9 @@ import { ledgerDomain, type SettlementBatch, signBatch } from "@verity/protocol/
 import { type Address, type Hex, keccak256, stringToHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { decidedRound } from "../../../test/settle/network";
 import type { VerifierEntry } from "../../db/verifier-registry";
 import { collectCosignatures } from "./collect-cosignatures";
-import { decidedRound } from "./test-network";
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { leafHash } from "@verity/protocol/merkle-leaf";
 import { leafFromOutcome } from "@verity/protocol/round-outcome";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { decidedRound, deliver } from "./test-network";
+import { decidedRound, deliver } from "../../../test/settle/network";
 
 afterEach(() => {
   vi.restoreAllMocks();

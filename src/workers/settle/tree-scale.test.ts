@@ -8,8 +8,8 @@ import {
 } from "@verity/protocol/merkle-leaf";
 import { type Hex, numberToHex } from "viem";
 import { describe, expect, it } from "vitest";
+import { nodeAccount } from "../../../test/settle/network";
 import { buildBatchTree, readProof, treeNodeStatements } from "../../db/settlement-tree";
-import { nodeAccount } from "./test-network";
 
 const LEAVES = 100_000;
 

@@ -10,7 +10,6 @@ import {
   verifyVerdict,
 } from "@verity/protocol";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
-import { createVerifierApp } from "./app";
 import {
   chatInference,
   coordinatorAccount,
@@ -22,7 +21,8 @@ import {
   taskFor,
   verifierAddress,
   verifierEnv,
-} from "./test-inference";
+} from "../../../test/verify/inference";
+import { createVerifierApp } from "./app";
 
 const judge = async (body: unknown, overrides: Partial<VerifyEnv> = {}) => {
   const res = await postTask(createVerifierApp(), body, overrides);

@@ -11,7 +11,6 @@ import {
 import { BATCH_PROPOSAL_HEADER } from "@verity/protocol/batch-proposal";
 import { type Address, getAddress } from "viem";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createVerifierApp, MAX_BATCH_BYTES } from "./app";
 import {
   batchRequest,
   CHAIN_ID,
@@ -25,8 +24,14 @@ import {
   roundOutcomes,
   verdictBy,
   voters,
-} from "./test-batch";
-import { nodeAccount, strangerAccount, verifierAddress, verifierEnv } from "./test-inference";
+} from "../../../test/verify/batch";
+import {
+  nodeAccount,
+  strangerAccount,
+  verifierAddress,
+  verifierEnv,
+} from "../../../test/verify/inference";
+import { createVerifierApp, MAX_BATCH_BYTES } from "./app";
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -5,8 +5,6 @@ import {
   verifyVerdict,
 } from "@verity/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createVerifierApp } from "./app";
-import { sendHeartbeat } from "./send-heartbeat";
 import {
   embeddingInference,
   postTask,
@@ -14,7 +12,9 @@ import {
   taskFor,
   verifierAddress,
   verifierEnv,
-} from "./test-inference";
+} from "../../../test/verify/inference";
+import { createVerifierApp } from "./app";
+import { sendHeartbeat } from "./send-heartbeat";
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -8,11 +8,11 @@ import {
 import { env } from "cloudflare:workers";
 import { recoverHeartbeatSigner, SignedHeartbeat, verifyHeartbeat } from "@verity/protocol";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { verifierAddress, verifierEnv } from "../../../test/verify/inference";
 import { createVerifierApp } from "./app";
 import { HEARTBEAT_SCHEDULER_NAME } from "./heartbeat-scheduler";
 import worker from "./index";
 import { sendHeartbeat } from "./send-heartbeat";
-import { verifierAddress, verifierEnv } from "./test-inference";
 
 const stub = () => verifierEnv.HEARTBEAT_SCHEDULER.getByName(HEARTBEAT_SCHEDULER_NAME);
 const alarm = () => runInDurableObject(stub(), (_i, state) => state.storage.getAlarm());

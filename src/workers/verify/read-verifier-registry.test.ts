@@ -1,7 +1,14 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  CHAIN_ID,
+  downChain,
+  type MockChain,
+  mockChain,
+  REGISTRY,
+  voters,
+} from "../../../test/verify/batch";
 import { VerityError } from "../../errors";
 import { REGISTRY_CACHE_MS, readVerifierRegistry } from "./read-verifier-registry";
-import { CHAIN_ID, downChain, type MockChain, mockChain, REGISTRY, voters } from "./test-batch";
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -16,14 +16,14 @@ import {
 } from "viem";
 import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { vi } from "vitest";
-import { verityLedgerAbi } from "../../../contracts/generated/VerityLedger";
-import { decidedRound as decidedRoundFixture } from "../../../test/fixtures/decided-round";
-import { forgetfulSigningLedger } from "../../../test/fixtures/signing-ledger";
-import { apiKeyPrefix, generateApiKey, hashApiKey, newApiKeyId } from "../../db/api-keys";
-import { VerifierRegistry } from "../../db/verifier-registry";
-import { createVerifierApp } from "../verify/app";
-import worker from "./index";
-import { COORDINATOR_ADDRESS, NODE_KEY, VERIFIER_KEYS, verifierAccounts } from "./test-keys";
+import { verityLedgerAbi } from "../../contracts/generated/VerityLedger";
+import { apiKeyPrefix, generateApiKey, hashApiKey, newApiKeyId } from "../../src/db/api-keys";
+import { VerifierRegistry } from "../../src/db/verifier-registry";
+import worker from "../../src/workers/settle/index";
+import { createVerifierApp } from "../../src/workers/verify/app";
+import { decidedRound as decidedRoundFixture } from "../fixtures/decided-round";
+import { forgetfulSigningLedger } from "../fixtures/signing-ledger";
+import { COORDINATOR_ADDRESS, NODE_KEY, VERIFIER_KEYS, verifierAccounts } from "./keys";
 
 export const settleEnv: SettleEnv = env;
 export const nodeAccount = privateKeyToAccount(NODE_KEY);

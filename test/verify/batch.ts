@@ -19,13 +19,13 @@ import {
 } from "viem";
 import { type PrivateKeyAccount, privateKeyToAccount } from "viem/accounts";
 import { vi } from "vitest";
-import { verifierRegistryAbi } from "../../../contracts/generated/VerifierRegistry";
-import { decidedRound, verdictBy } from "../../../test/fixtures/decided-round";
-import type { createVerifierApp } from "./app";
+import { verifierRegistryAbi } from "../../contracts/generated/VerifierRegistry";
+import type { createVerifierApp } from "../../src/workers/verify/app";
+import { decidedRound, verdictBy } from "../fixtures/decided-round";
 
 export { verdictBy };
 
-import { nodeAccount, verifierEnv } from "./test-inference";
+import { nodeAccount, verifierEnv } from "./inference";
 
 const testKey = (label: string) => keccak256(stringToHex(`verity batch test key: ${label}`));
 

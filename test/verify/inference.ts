@@ -18,9 +18,9 @@ import {
   type VerificationTask,
 } from "@verity/protocol/verification-task";
 import { privateKeyToAccount } from "viem/accounts";
-import type { ModelInfo } from "../../backends/backend";
-import { REFERENCE_MODELS, referenceBackend } from "../../backends/reference/index";
-import type { createVerifierApp } from "./app";
+import type { ModelInfo } from "../../src/backends/backend";
+import { REFERENCE_MODELS, referenceBackend } from "../../src/backends/reference/index";
+import type { createVerifierApp } from "../../src/workers/verify/app";
 
 // anvil's well-known test keys (see vitest.verify.config.ts).
 export const nodeAccount = privateKeyToAccount(
