@@ -24,10 +24,10 @@ import {
 import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Address, Hex, LocalAccount } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
 import { crashPoint } from "../crash-point";
 import { inferences, verdicts as verdictsTable } from "../db/schema";
 import { type VerifierEntry, VerifierRegistry } from "../db/verifier-registry";
+import { gatewayConfig, gatewayMisconfigured } from "../workers/infer/gateway-config";
 import { type RoundConfig, roundConfig } from "./round-config";
 import { taskDeadlineMs } from "./task-deadline";
 
@@ -670,10 +670,11 @@ const encoder = new TextEncoder();
 const sseEvent = (data: unknown) =>
   encoder.encode(`event: round\ndata: ${JSON.stringify(data)}\n\n`);
 
-let cachedCoordinator: { key: string; account: LocalAccount } | undefined;
 function coordinatorAccount(env: Env): LocalAccount {
-  if (cachedCoordinator?.key === env.COORDINATOR_KEY) return cachedCoordinator.account;
-  const account = privateKeyToAccount(env.COORDINATOR_KEY as `0x${string}`);
-  cachedCoordinator = { key: env.COORDINATOR_KEY, account };
-  return account;
+  const account = gatewayConfig(env).coordinatorAccount;
+  if (account) return account;
+  throw gatewayMisconfigured(
+    "COORDINATOR_KEY must be 0x followed by 64 hex digits.",
+    "coordinator_key_missing",
+  );
 }

@@ -7,6 +7,7 @@ import { errorResponse, onError } from "../../http/error-response";
 import { requireApiKey } from "./auth";
 import { bareChatCompletions, chatCompletions } from "./chat-completions";
 import { embeddings } from "./embeddings";
+import { gatewayConfig } from "./gateway-config";
 import type { GatewayEnv } from "./gateway-env";
 import { getInference } from "./inferences";
 import { getModel, listModels } from "./models";
@@ -28,7 +29,7 @@ const tooLarge = () => {
 };
 
 const benchOnly = createMiddleware<GatewayEnv>(async (c, next) => {
-  if (c.env.VERITY_BENCH !== "1") {
+  if (!gatewayConfig(c.env).bench) {
     throw notFound(`Unknown route: ${c.req.method} ${c.req.path}`, "unknown_route");
   }
   await next();

@@ -1,14 +1,11 @@
 import type { LocalAccount } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
 import { VerityError } from "../../errors";
+import { gatewayConfig } from "./gateway-config";
 
-let cached: { key: string; account: LocalAccount } | undefined;
-
-/** The inference node's signing account, derived once per isolate from the `INFERENCE_NODE_KEY` secret. */
+/** The inference node's signing account (`INFERENCE_NODE_KEY`, parsed by `gatewayConfig`). */
 export function nodeAccount(env: Env): LocalAccount {
-  const key = env.INFERENCE_NODE_KEY;
-  if (cached?.key === key) return cached.account;
-  if (!/^0x[0-9a-fA-F]{64}$/.test(key ?? "")) {
+  const account = gatewayConfig(env).nodeAccount;
+  if (!account) {
     throw new VerityError("This gateway has no valid inference-node key configured.", {
       status: 503,
       type: "service_unavailable",
@@ -16,7 +13,5 @@ export function nodeAccount(env: Env): LocalAccount {
       details: { hint: "set the INFERENCE_NODE_KEY secret to a 0x-prefixed 32-byte hex key" },
     });
   }
-  const account = privateKeyToAccount(key as `0x${string}`);
-  cached = { key, account };
   return account;
 }

@@ -1,6 +1,7 @@
-import { createPublicClient, getAddress, http } from "viem";
+import { createPublicClient, http } from "viem";
 import { verifierRegistryAbi } from "../../../contracts/generated/VerifierRegistry";
 import { VerifierRegistry } from "../../db/verifier-registry";
+import { gatewayConfig } from "./gateway-config";
 
 /**
  * Brings the coordinator's verifier table in line with the on-chain VerifierRegistry, the source
@@ -8,12 +9,13 @@ import { VerifierRegistry } from "../../db/verifier-registry";
  * Returns null when there is nothing to follow.
  */
 export async function syncRegistryFromChain(env: Env, now = Date.now()) {
-  if (!env.REGISTRY_ADDRESS) return null;
+  const { registry } = gatewayConfig(env);
+  if (!registry) return null;
   const client = createPublicClient({
-    transport: http(env.RPC_URL, { retryCount: 1, timeout: 10_000 }),
+    transport: http(registry.rpcUrl, { retryCount: 1, timeout: 10_000 }),
   });
   const onChain = await client.readContract({
-    address: getAddress(env.REGISTRY_ADDRESS),
+    address: registry.address,
     abi: verifierRegistryAbi,
     functionName: "verifiers",
   });

@@ -4,10 +4,11 @@ import type { z } from "zod";
 import { VerifierRegistry } from "../../db/verifier-registry";
 import { roundConfig } from "../../durable/round-config";
 import { refusal, VerityError } from "../../errors";
+import { gatewayConfig } from "./gateway-config";
 import type { GatewayEnv } from "./gateway-env";
 import { parseJsonBody } from "./json-body";
 import { chargeVerifier } from "./public-limits";
-import { checkVerifierUrl, VerifierUrlPolicy } from "./verifier-url-policy";
+import { checkVerifierUrl } from "./verifier-url-policy";
 
 const MAX_CLOCK_SKEW_MS = 60_000;
 
@@ -56,10 +57,7 @@ export async function heartbeat(c: Context<GatewayEnv>): Promise<Response> {
   }
   const { signer } = checked;
   chargeVerifier(c, signer);
-  const url = checkVerifierUrl(
-    hb.url,
-    VerifierUrlPolicy.parse(c.env.VERIFIER_URL_POLICY || undefined),
-  );
+  const url = checkVerifierUrl(hb.url, gatewayConfig(c.env).verifierUrlPolicy);
   if (!url.ok) throw refuse(400, "disallowed_url", url.message);
   const registry = new VerifierRegistry(c.env.DB);
   if (!(await registry.isRegistered(signer))) {
