@@ -15,6 +15,16 @@ export const workerBuildDir = path.join(repoRoot, "node_modules", ".cache", "ver
 /** Builds of one config kept beside the newest, for networks still running older code. */
 const KEEP_OLDER = 2;
 
+/** Everything a worker's bundle is made from: a change to any of it means a new build. */
+export const workerBuildInputs = (config: WorkerConfig) => [
+  "src",
+  "packages/protocol",
+  "contracts/generated",
+  config,
+  "package-lock.json",
+  "tsconfig.json",
+];
+
 const building = new Map<string, Promise<string>>();
 
 /**
@@ -38,14 +48,7 @@ export function prebuiltWorker(config: WorkerConfig): Promise<string> {
 }
 
 async function buildOnce(config: WorkerConfig): Promise<string> {
-  const stamp = await fingerprint([
-    "src",
-    "packages/protocol",
-    "contracts/generated",
-    config,
-    "package-lock.json",
-    "tsconfig.json",
-  ]);
+  const stamp = await fingerprint(workerBuildInputs(config));
   const name = path.basename(config, ".toml");
   const dir = path.join(workerBuildDir, `${name}-${stamp.slice(0, 16)}`);
   const entry = path.join(dir, "index.js");

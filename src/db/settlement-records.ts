@@ -1,4 +1,4 @@
-import { type LeafTuple, leafHash, leafTuple } from "@verity/protocol/merkle-leaf";
+import { type LeafTuple, leafTuple, tupleLeafHash } from "@verity/protocol/merkle-leaf";
 import { leafFromOutcome, type RoundOutcome } from "@verity/protocol/round-outcome";
 import { and, asc, count, eq, inArray, isNotNull, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
@@ -27,8 +27,9 @@ export interface UnbatchedRecord {
  * @throws ZodError if the outcome's fields do not make a leaf (see `leafTuple`).
  */
 export function settlementRecordOf(outcome: RoundOutcome): NewSettlementRecord {
-  const values = leafFromOutcome(outcome);
-  return { outcome, leaf: leafTuple(values), leafHash: leafHash(values) };
+  // One validation and one encoding: the hash is of the tuple stored beside it.
+  const leaf = leafTuple(leafFromOutcome(outcome));
+  return { outcome, leaf, leafHash: tupleLeafHash(leaf) };
 }
 
 /**

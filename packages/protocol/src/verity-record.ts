@@ -67,6 +67,12 @@ const GatewayInference = z.object({
   }),
 });
 
+/** A proof's `leaf.types`, joined, to the leaf version they lay out. */
+const LEAF_VERSIONS = new Map<string, 1 | 2>([
+  [LEAF_TYPES.join(), 1],
+  [LEAF_TYPES_V2.join(), 2],
+]);
+
 /** What `GET /v1/inferences/{id}/proof` answers. */
 const GatewayProof = z.object({
   batchId: z.string(),
@@ -99,15 +105,7 @@ export function recordFromGateway(inference: unknown, proof: unknown | null): Re
   // The version the round settles as: a settled leaf's layout says it; before that, a decided
   // round of protocol v2 carries its strength.
   const leafTypes = settled?.data?.leaf.types.join();
-  const version = leafTypes
-    ? leafTypes === LEAF_TYPES_V2.join()
-      ? 2
-      : leafTypes === LEAF_TYPES.join()
-        ? 1
-        : undefined
-    : round.strength
-      ? 2
-      : 1;
+  const version = leafTypes === undefined ? (round.strength ? 2 : 1) : LEAF_VERSIONS.get(leafTypes);
   if (version === undefined) {
     return {
       ok: false,
