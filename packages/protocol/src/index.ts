@@ -35,13 +35,21 @@ export {
 export * from "./recover-signer";
 export {
   ChatMessage,
+  FunctionTool,
+  JsonSchema,
   NormalizedChatRequest,
   NormalizedEmbeddingRequest,
   NormalizedRequest,
+  ResponseFormat,
   requestHash,
+  ToolCall,
+  ToolChoice,
 } from "./request";
 export {
+  ChatChoiceContent,
   ChatResponseContent,
+  ChosenTokenLogprob,
+  chatChoices,
   EmbeddingResponseContent,
   ResponseContent,
   responseHash,

@@ -45,7 +45,24 @@ describe("NormalizedRequest", () => {
     ["more than 4 stop sequences", { stop: ["a", "b", "c", "d", "e"] }],
     ["an empty stop sequence", { stop: [""] }],
     ["no messages", { messages: [] }],
-    ["a tool message", { messages: [{ role: "tool", content: "x" }] }],
+    ["a tool message that names no call", { messages: [{ role: "tool", content: "x" }] }],
+    [
+      "a call id on a message that is not a tool's",
+      { messages: [{ role: "user", content: "x", tool_call_id: "call_1" }] },
+    ],
+    [
+      "tool calls made by someone other than the assistant",
+      {
+        messages: [
+          {
+            role: "user",
+            content: "",
+            tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: "{}" } }],
+          },
+        ],
+      },
+    ],
+    ["a function message", { messages: [{ role: "function", content: "x" }] }],
     [
       "content parts instead of a string",
       { messages: [{ role: "user", content: [{ type: "text", text: "x" }] }] },

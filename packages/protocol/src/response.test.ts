@@ -18,8 +18,8 @@ describe("ResponseContent", () => {
 
   const refusals: [string, unknown][] = [
     [
-      "a finish reason other than stop or length",
-      { kind: "chat", content: "x", finish_reason: "tool_calls" },
+      "a finish reason other than stop, length or tool_calls",
+      { kind: "chat", content: "x", finish_reason: "content_filter" },
     ],
     [
       "usage mixed into the hashed content",
