@@ -2,6 +2,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
   ConfigurationError,
+  DEFAULT_CHAT_CAPABILITIES,
+  DEFAULT_EMBEDDING_CAPABILITIES,
   openAiCompatibleConfigFromEnv,
   parseOpenAiCompatibleModels,
 } from "./openai-compatible-config";
@@ -20,6 +22,7 @@ describe("parseOpenAiCompatibleModels", () => {
         deterministic: false,
         ownedBy: "openai-compatible",
         created: 0,
+        capabilities: DEFAULT_CHAT_CAPABILITIES,
       },
       {
         id: "qwen",
@@ -29,10 +32,67 @@ describe("parseOpenAiCompatibleModels", () => {
         upstreamId: "Qwen/Qwen3-8B",
         ownedBy: "openai-compatible",
         created: 0,
+        capabilities: DEFAULT_CHAT_CAPABILITIES,
       },
       expect.objectContaining({ id: "nomic-embed-text", kind: "embedding" }),
       expect.objectContaining({ id: "phi4", kind: "chat" }),
     ]);
+  });
+
+  it("declares defaults for chat models: 128k context, 16k output, tools, JSON schema and logprobs, no images, n up to 8", () => {
+    const [chat] = parseOpenAiCompatibleModels("llama3.2:3b");
+    expect(chat?.capabilities).toEqual({
+      contextWindow: 131_072,
+      maxOutputTokens: 16_384,
+      tools: true,
+      jsonSchema: true,
+      logprobs: true,
+      images: false,
+      maxChoices: 8,
+    });
+  });
+
+  it("reads per-model capability settings written after ';'", () => {
+    const [chat] = parseOpenAiCompatibleModels(
+      "qwen=Qwen/Qwen3-8B; context=32768 ;max-output=8192;tools=false;json-schema=false;logprobs=false;images=true;choices=2",
+    );
+    expect(chat).toMatchObject({ id: "qwen", upstreamId: "Qwen/Qwen3-8B" });
+    expect(chat?.capabilities).toEqual({
+      contextWindow: 32_768,
+      maxOutputTokens: 8192,
+      tools: false,
+      jsonSchema: false,
+      logprobs: false,
+      images: true,
+      maxChoices: 2,
+    });
+  });
+
+  it("declares an embedding model's vector length only when configured, shortenable unless said otherwise", () => {
+    const [unknown, known, fixed] = parseOpenAiCompatibleModels(
+      "embed:nomic-embed-text, embed:bge-m3;dimensions=1024;context=8192, embed:minilm;dimensions=384;shortenable=false",
+    );
+    expect(unknown?.capabilities).toEqual(DEFAULT_EMBEDDING_CAPABILITIES);
+    expect(unknown?.capabilities).not.toHaveProperty("embeddingDimensions");
+    expect(known?.capabilities.embeddingDimensions).toEqual({ default: 1024, shortenable: true });
+    expect(fixed?.capabilities.embeddingDimensions).toEqual({ default: 384, shortenable: false });
+  });
+
+  it("rejects unknown, repeated or malformed settings, and settings of the other kind of model", () => {
+    for (const [spec, message] of [
+      ["llama;temperature=1", "'temperature=1' is unknown"],
+      ["llama;tools=yes", "is not tools=true|false"],
+      ["llama;context=0", "is not context=a positive integer"],
+      ["llama;context", "is not context="],
+      ["llama;tools=true;tools=false", "is given twice"],
+      ["llama;dimensions=768", "'dimensions=768' is unknown"],
+      ["embed:nomic;tools=true", "'tools=true' is unknown"],
+      ["embed:nomic;shortenable=true", "shortenable without dimensions"],
+      [";tools=true", "is not"],
+    ] as const) {
+      expect(() => parseOpenAiCompatibleModels(spec)).toThrow(ConfigurationError);
+      expect(() => parseOpenAiCompatibleModels(spec)).toThrow(message);
+    }
   });
 
   it("reads an empty list as no models", () => {

@@ -308,7 +308,9 @@ describe("createOpenAiCompatibleBackend: chat", () => {
     });
     const { fetch } = upstream(() => eventStream(body.stream));
     const controller = new AbortController();
-    const events = backend(fetch).chat(LLAMA, input(), controller.signal)[Symbol.asyncIterator]();
+    const events = backend(fetch)
+      .chat(LLAMA, input(), { signal: controller.signal })
+      [Symbol.asyncIterator]();
     await events.next();
     const next = events.next();
     const reason = new DOMException("client went away", "AbortError");
@@ -327,9 +329,9 @@ describe("createOpenAiCompatibleBackend: chat", () => {
           controller.abort(reason);
         }),
     );
-    await expect(collect(backend(fetch).chat(LLAMA, input(), controller.signal))).rejects.toBe(
-      reason,
-    );
+    await expect(
+      collect(backend(fetch).chat(LLAMA, input(), { signal: controller.signal })),
+    ).rejects.toBe(reason);
     expect(requests[0]?.signal?.aborted).toBe(true);
   });
 });
@@ -459,7 +461,10 @@ describe("createOpenAiCompatibleBackend: embeddings", () => {
         usage: { prompt_tokens: 9, total_tokens: 9 },
       }),
     );
-    const result = await backend(fetch).embed(NOMIC, ["first text", "second text"]);
+    const result = await backend(fetch).embed(NOMIC, {
+      model: NOMIC.id,
+      input: ["first text", "second text"],
+    });
     expect(requests[0]?.url).toBe("http://127.0.0.1:11434/v1/embeddings");
     expect(requests[0]?.body).toEqual({
       model: "nomic-embed-text",
@@ -479,23 +484,319 @@ describe("createOpenAiCompatibleBackend: embeddings", () => {
     const { fetch } = upstream(() =>
       json({ object: "list", data: [{ object: "embedding", embedding: [1], index: 0 }] }),
     );
-    expect((await backend(fetch).embed(NOMIC, ["twelve chars"])).usage).toEqual({
+    expect(
+      (await backend(fetch).embed(NOMIC, { model: NOMIC.id, input: ["twelve chars"] })).usage,
+    ).toEqual({
       promptTokens: 3,
     });
   });
 
   it("fails with 502 when the upstream returns a different number of vectors", async () => {
     const { fetch } = upstream(() => json({ object: "list", data: [] }));
-    await expect(backend(fetch).embed(NOMIC, ["a"])).rejects.toMatchObject({ status: 502 });
+    await expect(
+      backend(fetch).embed(NOMIC, { model: NOMIC.id, input: ["a"] }),
+    ).rejects.toMatchObject({ status: 502 });
   });
 
   it("maps embedding failures like chat failures", async () => {
     const { fetch } = upstream(() =>
       json({ error: { message: 'model "nomic-embed-text" not found' } }, 404),
     );
-    await expect(backend(fetch).embed(NOMIC, ["a"])).rejects.toMatchObject({
+    await expect(
+      backend(fetch).embed(NOMIC, { model: NOMIC.id, input: ["a"] }),
+    ).rejects.toMatchObject({
       status: 404,
       code: "model_not_found",
     });
+  });
+});
+
+const WEATHER_TOOL = {
+  type: "function" as const,
+  function: {
+    name: "get_weather",
+    description: "The current weather in a city.",
+    parameters: {
+      type: "object",
+      properties: { city: { type: "string" } },
+      required: ["city"],
+    },
+  },
+};
+
+// vLLM 0.11 with --enable-auto-tool-choice: the call's id and name first, then its arguments in
+// pieces, then finish_reason "tool_calls".
+const VLLM_TOOL_STREAM = sse(
+  vllmChunk({ role: "assistant", content: "" }),
+  vllmChunk({
+    tool_calls: [
+      {
+        id: "chatcmpl-tool-9c2e4f",
+        type: "function",
+        index: 0,
+        function: { name: "get_weather" },
+      },
+    ],
+  }),
+  vllmChunk({ tool_calls: [{ index: 0, function: { arguments: '{"city": ' } }] }),
+  vllmChunk({ tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] }),
+  vllmChunk({ content: "" }, "tool_calls"),
+  {
+    id: "chatcmpl-b3f1c2d4e5",
+    object: "chat.completion.chunk",
+    created: 1764072000,
+    model: "Qwen/Qwen3-8B",
+    choices: [],
+    usage: { prompt_tokens: 180, total_tokens: 202, completion_tokens: 22 },
+  },
+  "[DONE]",
+);
+
+describe("createOpenAiCompatibleBackend: tools, structured output, penalties and logprobs", () => {
+  it("passes tools, tool_choice, parallel_tool_calls, response_format, penalties, logit_bias and logprobs through to the upstream", async () => {
+    const { fetch, requests } = upstream(() => eventStream(OLLAMA_STREAM));
+    const responseFormat = {
+      type: "json_schema" as const,
+      json_schema: { name: "weather", schema: { type: "object" }, strict: true },
+    };
+    await collect(
+      backend(fetch).chat(
+        LLAMA,
+        input({
+          tools: [WEATHER_TOOL],
+          tool_choice: { type: "function", function: { name: "get_weather" } },
+          parallel_tool_calls: false,
+          response_format: responseFormat,
+          frequency_penalty: 0.5,
+          presence_penalty: -0.25,
+          logit_bias: { "15339": -100 },
+          logprobs: true,
+          top_logprobs: 3,
+        }),
+      ),
+    );
+    expect(requests[0]?.body).toEqual({
+      model: "llama3.2:3b",
+      messages: [{ role: "user", content: "Name the capital of France." }],
+      temperature: 0.2,
+      top_p: 0.9,
+      max_tokens: 32,
+      seed: 7,
+      tools: [WEATHER_TOOL],
+      tool_choice: { type: "function", function: { name: "get_weather" } },
+      parallel_tool_calls: false,
+      response_format: responseFormat,
+      frequency_penalty: 0.5,
+      presence_penalty: -0.25,
+      logit_bias: { "15339": -100 },
+      logprobs: true,
+      top_logprobs: 3,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+  });
+
+  it("sends earlier tool calls as OpenAI's assistant tool_calls (content null) and results as tool messages", async () => {
+    const { fetch, requests } = upstream(() => eventStream(OLLAMA_STREAM));
+    const call = {
+      id: "call_1",
+      type: "function" as const,
+      function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+    };
+    await collect(
+      backend(fetch).chat(
+        LLAMA,
+        input({
+          messages: [
+            { role: "user", content: "Weather in Paris?" },
+            { role: "assistant", content: "", tool_calls: [call] },
+            { role: "tool", content: "18°C, sunny", tool_call_id: "call_1" },
+          ],
+          tools: [WEATHER_TOOL],
+          tool_choice: "auto",
+        }),
+      ),
+    );
+    expect(requests[0]?.body.messages).toEqual([
+      { role: "user", content: "Weather in Paris?" },
+      { role: "assistant", content: null, tool_calls: [call] },
+      { role: "tool", content: "18°C, sunny", tool_call_id: "call_1" },
+    ]);
+    expect(requests[0]?.body.tool_choice).toBe("auto");
+  });
+
+  it("streams vLLM's tool-call deltas back as tool_call events, finishing with tool_calls", async () => {
+    const { fetch } = upstream(() =>
+      eventStream(byteStream(VLLM_TOOL_STREAM, { every: 11 }).stream),
+    );
+    const events = await collect(
+      backend(fetch).chat(QWEN, input({ tools: [WEATHER_TOOL], tool_choice: "auto" })),
+    );
+    expect(events).toEqual([
+      {
+        type: "tool_call",
+        index: 0,
+        id: "chatcmpl-tool-9c2e4f",
+        name: "get_weather",
+        arguments: "",
+      },
+      { type: "tool_call", index: 0, arguments: '{"city": ' },
+      { type: "tool_call", index: 0, arguments: '"Paris"}' },
+      {
+        type: "done",
+        finishReason: "tool_calls",
+        usage: { promptTokens: 180, completionTokens: 22 },
+      },
+    ]);
+  });
+
+  it("reads the tool calls of a non-streamed answer, Ollama's whole call in one piece", async () => {
+    const { fetch } = upstream(() =>
+      json({
+        id: "chatcmpl-88",
+        object: "chat.completion",
+        created: 1764072000,
+        model: "llama3.2:3b",
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: "assistant",
+              content: "",
+              tool_calls: [
+                {
+                  id: "call_k3v9q2lm",
+                  index: 0,
+                  type: "function",
+                  function: { name: "get_weather", arguments: '{"city":"Paris"}' },
+                },
+              ],
+            },
+            finish_reason: "tool_calls",
+          },
+        ],
+        usage: { prompt_tokens: 160, completion_tokens: 18, total_tokens: 178 },
+      }),
+    );
+    const events = await collect(
+      backend(fetch, { stream: false }).chat(LLAMA, input({ tools: [WEATHER_TOOL] })),
+    );
+    expect(events).toEqual([
+      {
+        type: "tool_call",
+        index: 0,
+        id: "call_k3v9q2lm",
+        name: "get_weather",
+        arguments: '{"city":"Paris"}',
+      },
+      {
+        type: "done",
+        finishReason: "tool_calls",
+        usage: { promptTokens: 160, completionTokens: 18 },
+      },
+    ]);
+  });
+
+  it("passes the upstream's logprobs.content on as delta logprobs", async () => {
+    const withLogprobs = (content: string, logprob: number, finish: string | null = null) => ({
+      ...vllmChunk({ content }, finish),
+      choices: [
+        {
+          index: 0,
+          delta: { content },
+          logprobs: {
+            content: [
+              {
+                token: content,
+                logprob,
+                bytes: [...new TextEncoder().encode(content)],
+                top_logprobs: [
+                  { token: content, logprob, bytes: null },
+                  { token: " Lyon", logprob: -7.25, bytes: null },
+                ],
+              },
+            ],
+          },
+          finish_reason: finish,
+        },
+      ],
+    });
+    const { fetch } = upstream(() =>
+      eventStream(sse(withLogprobs("Paris", -0.0012), withLogprobs(".", -0.5, "stop"), "[DONE]")),
+    );
+    const events = await collect(
+      backend(fetch).chat(QWEN, input({ logprobs: true, top_logprobs: 2 })),
+    );
+    expect(events.filter((e) => e.type === "delta")).toEqual([
+      {
+        type: "delta",
+        text: "Paris",
+        logprobs: [
+          {
+            token: "Paris",
+            logprob: -0.0012,
+            top_logprobs: [
+              { token: "Paris", logprob: -0.0012 },
+              { token: " Lyon", logprob: -7.25 },
+            ],
+          },
+        ],
+      },
+      {
+        type: "delta",
+        text: ".",
+        logprobs: [
+          {
+            token: ".",
+            logprob: -0.5,
+            top_logprobs: [
+              { token: ".", logprob: -0.5 },
+              { token: " Lyon", logprob: -7.25 },
+            ],
+          },
+        ],
+      },
+    ]);
+  });
+
+  it("generates each of n choices with its own call: n left out, choice 0 with the request's seed, others with seeds of their own", async () => {
+    const { fetch, requests } = upstream(() => eventStream(OLLAMA_STREAM));
+    for (const choice of [0, 1, 2]) {
+      await collect(backend(fetch).chat(LLAMA, input({ n: 3 }), { choice }));
+    }
+    expect(requests.map((r) => r.body.n)).toEqual([undefined, undefined, undefined]);
+    const seeds = requests.map((r) => r.body.seed as number);
+    expect(seeds[0]).toBe(7);
+    expect(new Set(seeds).size).toBe(3);
+    for (const seed of seeds) expect(seed >>> 0).toBe(seed);
+  });
+});
+
+describe("createOpenAiCompatibleBackend: embedding dimensions", () => {
+  it("passes dimensions through to the upstream", async () => {
+    const { fetch, requests } = upstream(() =>
+      json({ object: "list", data: [{ object: "embedding", embedding: [0.6, 0.8], index: 0 }] }),
+    );
+    const result = await backend(fetch).embed(NOMIC, {
+      model: NOMIC.id,
+      input: ["a"],
+      dimensions: 2,
+    });
+    expect(requests[0]?.body).toEqual({
+      model: "nomic-embed-text",
+      input: ["a"],
+      encoding_format: "float",
+      dimensions: 2,
+    });
+    expect(result.embeddings).toEqual([[0.6, 0.8]]);
+  });
+
+  it("refuses (400, param dimensions) vectors of another length than the dimensions asked for", async () => {
+    const { fetch } = upstream(() =>
+      json({ object: "list", data: [{ object: "embedding", embedding: [1, 0, 0], index: 0 }] }),
+    );
+    await expect(
+      backend(fetch).embed(NOMIC, { model: NOMIC.id, input: ["a"], dimensions: 2 }),
+    ).rejects.toMatchObject({ status: 400, param: "dimensions" });
   });
 });

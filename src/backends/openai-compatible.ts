@@ -1,7 +1,17 @@
 import { z } from "zod";
-import { upstreamError, VerityError } from "../errors";
+import { invalidRequest, upstreamError, VerityError } from "../errors";
 import type { Backend, ChatInput, ModelInfo } from "./backend";
 import { completeChat, type UpstreamChunk } from "./complete-chat";
+import {
+  choiceSeed,
+  openAiMessages,
+  openAiOptionalFields,
+  tokenLogprobs,
+  toolCallPieces,
+  WireDelta,
+  WireLogprobs,
+  WireMessage,
+} from "./openai-wire";
 import { readServerSentEvents } from "./sse";
 import { estimateTokens } from "./token-estimate";
 
@@ -33,6 +43,12 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  * Ollama, vLLM, llama.cpp's server. Streams are passed through as they arrive, with usage
  * requested via `stream_options.include_usage`; an upstream that still reports none gets an
  * estimate (see complete-chat.ts). `stop` is sent upstream and also enforced here.
+ *
+ * The request's optional fields (tools, `tool_choice`, `parallel_tool_calls`, `response_format`,
+ * penalties, `logit_bias`, `logprobs`/`top_logprobs`) go upstream as OpenAI spells them, and the
+ * answer's tool calls and logprobs come back as events. Each of the request's `n` choices is its
+ * own call (`options.choice`), sent without `n` (so 1) and with a seed of its own (`choiceSeed`).
+ * Embedding requests pass `dimensions` on.
  *
  * Upstream failures map to `VerityError`s: unreachable or timed out → 503; 404 naming the
  * model → 404 `model_not_found`; 400/422 → 400 with the upstream's message; 401/403 → 502
@@ -96,10 +112,10 @@ export function createOpenAiCompatibleBackend(
   return {
     name: "openai-compatible",
     models: options.models,
-    async *chat(model, input, signal) {
+    async *chat(model, input, { signal, choice } = {}) {
       const response = await post(
         "/chat/completions",
-        chatBody(model, input, stream),
+        chatBody(model, input, stream, choice),
         model,
         signal,
       );
@@ -110,10 +126,16 @@ export function createOpenAiCompatibleBackend(
           : [answerChunk(await readJson(response, signal))];
       yield* completeChat(chunks, input);
     },
-    async embed(model, input, signal) {
+    async embed(model, request, signal) {
+      const { input, dimensions } = request;
       const response = await post(
         "/embeddings",
-        { model: upstreamName(model), input, encoding_format: "float" },
+        {
+          model: upstreamName(model),
+          input,
+          encoding_format: "float",
+          ...(dimensions === undefined ? {} : { dimensions }),
+        },
         model,
         signal,
       );
@@ -127,6 +149,18 @@ export function createOpenAiCompatibleBackend(
         );
       }
       const embeddings = [...parsed.data.data].sort((a, b) => a.index - b.index);
+      // An upstream that ignores `dimensions` (older Ollama did) answers whole vectors, which
+      // the receipt must not commit to as an answer to the shorter request.
+      const wrong =
+        dimensions === undefined
+          ? undefined
+          : embeddings.find((item) => item.embedding.length !== dimensions);
+      if (wrong) {
+        throw invalidRequest(
+          `The model server does not shorten the vectors of '${model.id}': it answered ${wrong.embedding.length} dimensions for dimensions ${dimensions}.`,
+          "dimensions",
+        );
+      }
       return {
         embeddings: embeddings.map((item) => item.embedding),
         usage: {
@@ -141,16 +175,22 @@ export function createOpenAiCompatibleBackend(
 
 const upstreamName = (model: ModelInfo) => model.upstreamId ?? model.id;
 
-function chatBody(model: ModelInfo, input: ChatInput, stream: boolean): Record<string, unknown> {
+function chatBody(
+  model: ModelInfo,
+  input: ChatInput,
+  stream: boolean,
+  choice: number | undefined,
+): Record<string, unknown> {
   return {
     model: upstreamName(model),
-    messages: input.messages,
+    messages: openAiMessages(input.messages),
     temperature: input.temperature,
     top_p: input.top_p,
     max_tokens: input.max_tokens,
-    seed: input.seed,
+    seed: choiceSeed(input.seed, choice),
     // Some servers reject an empty `stop` array; leaving it out means the same.
     ...(input.stop.length > 0 ? { stop: input.stop } : {}),
+    ...openAiOptionalFields(input),
     stream,
     ...(stream ? { stream_options: { include_usage: true } } : {}),
   };
@@ -165,7 +205,8 @@ const Chunk = z.object({
   choices: z
     .array(
       z.object({
-        delta: z.object({ content: z.string().nullish() }).nullish(),
+        delta: WireDelta.nullish(),
+        logprobs: WireLogprobs,
         finish_reason: z.string().nullish(),
       }),
     )
@@ -177,7 +218,8 @@ const Completion = z.object({
   choices: z
     .array(
       z.object({
-        message: z.object({ content: z.string().nullish() }),
+        message: WireMessage,
+        logprobs: WireLogprobs,
         finish_reason: z.string().nullish(),
       }),
     )
@@ -219,7 +261,13 @@ async function* streamedChunks(
       const choice = chunk.data.choices?.[0];
       const finishReason = choice?.finish_reason ?? undefined;
       if (finishReason) finished = true;
-      yield { text: choice?.delta?.content ?? "", usage: usageOf(chunk.data.usage), finishReason };
+      yield {
+        text: choice?.delta?.content ?? "",
+        toolCalls: toolCallPieces(choice?.delta?.tool_calls),
+        logprobs: tokenLogprobs(choice?.logprobs),
+        usage: usageOf(chunk.data.usage),
+        finishReason,
+      };
     }
   } catch (error) {
     if (error instanceof VerityError) throw error;
@@ -258,6 +306,8 @@ function answerChunk(json: unknown): UpstreamChunk {
   const choice = completion.data.choices[0];
   return {
     text: choice?.message.content ?? "",
+    toolCalls: toolCallPieces(choice?.message.tool_calls),
+    logprobs: tokenLogprobs(choice?.logprobs),
     usage: usageOf(completion.data.usage),
     finishReason: choice?.finish_reason ?? undefined,
   };

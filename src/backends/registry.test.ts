@@ -139,7 +139,9 @@ describe("createModelRegistry", () => {
       ["nomic", "embedding", undefined],
     ]);
     const model = registry.get("nomic");
-    const result = await registry.backendFor(model).embed(model, ["salut"]);
+    const result = await registry
+      .backendFor(model)
+      .embed(model, { model: model.id, input: ["salut"] });
     expect(result.embeddings).toEqual([[0.5, 0.25]]);
     const [url, init] = fetch.mock.calls[0] ?? [];
     expect(url).toBe("http://127.0.0.1:11434/v1/embeddings");

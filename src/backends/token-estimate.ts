@@ -1,4 +1,4 @@
-import type { ChatMessage } from "@verity/protocol/request";
+import type { ChatMessage, FunctionTool } from "@verity/protocol/request";
 
 // Roughly four characters per token for English BPE vocabularies (OpenAI's rule of thumb).
 // Only used when an upstream reports no usage; it is an estimate, never a measurement.
@@ -12,9 +12,22 @@ export function estimateTokens(text: string): number {
   return text.length === 0 ? 0 : Math.ceil(text.length / CHARS_PER_TOKEN);
 }
 
-/** Estimated prompt tokens of a chat, template overhead included, for upstreams that report no usage. */
-export function estimatePromptTokens(messages: readonly ChatMessage[]): number {
+/**
+ * Estimated prompt tokens of a chat, template overhead included, for upstreams that report no
+ * usage: the messages' text and the tool calls they carry, and the tool definitions (which chat
+ * templates write into the prompt as JSON) when given.
+ */
+export function estimatePromptTokens(
+  messages: readonly ChatMessage[],
+  tools: readonly FunctionTool[] = [],
+): number {
   let total = TOKENS_PER_REPLY;
-  for (const message of messages) total += TOKENS_PER_MESSAGE + estimateTokens(message.content);
+  for (const message of messages) {
+    total += TOKENS_PER_MESSAGE + estimateTokens(message.content);
+    for (const call of message.tool_calls ?? []) {
+      total += estimateTokens(call.function.name + call.function.arguments);
+    }
+  }
+  if (tools.length > 0) total += estimateTokens(JSON.stringify(tools));
   return total;
 }
