@@ -77,7 +77,7 @@ describe("chatEvents", () => {
 
   it("stops generating once the signal is aborted", () => {
     const controller = new AbortController();
-    const events = chatEvents(model, input(), controller.signal);
+    const events = chatEvents(model, input(), { signal: controller.signal });
     expect(events.next().value).toMatchObject({ type: "delta" });
     controller.abort(new Error("client went away"));
     expect(() => events.next()).toThrow("client went away");

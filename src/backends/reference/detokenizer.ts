@@ -14,8 +14,14 @@ export class Detokenizer {
 
   /** The text that `token` adds to the reply. */
   render(token: string): string {
-    const previous = this.#previous;
+    const text = this.peek(token);
     this.#previous = token;
+    return text;
+  }
+
+  /** The text `token` would add to the reply next, without adding it. */
+  peek(token: string): string {
+    const previous = this.#previous;
     const sentenceStart = previous === undefined || SENTENCE_END_TOKENS.includes(previous);
     const text = sentenceStart ? capitalize(token) : token;
     if (previous === undefined || NO_SPACE_BEFORE.has(token) || NO_SPACE_AFTER.has(previous)) {

@@ -20,8 +20,12 @@ export const CHAR_TRIGRAM_WEIGHT = 1;
  * Sums are integers; the vector is divided by the square root of its integer squared norm,
  * both IEEE-754 correctly rounded, so the result is the same bits on every engine. A text
  * without words embeds as the zero vector.
+ *
+ * With `dimensions` below 384 (OpenAI's `dimensions` parameter), the integer sums are cut to
+ * their first `dimensions` components before normalising: the documented truncation followed
+ * by re-normalisation, done on the exact sums so it too is the same bits everywhere.
  */
-export function embedText(text: string): number[] {
+export function embedText(text: string, dimensions = EMBEDDING_DIMENSIONS): number[] {
   const sums = new Int32Array(EMBEDDING_DIMENSIONS);
   const add = (feature: string, weight: number) => {
     const h = fnv1a32(feature);
@@ -38,11 +42,12 @@ export function embedText(text: string): number[] {
       add(`c:${chars[c]}${chars[c + 1]}${chars[c + 2]}`, CHAR_TRIGRAM_WEIGHT);
     }
   });
+  const kept = sums.subarray(0, Math.min(dimensions, EMBEDDING_DIMENSIONS));
   let squares = 0;
-  for (const sum of sums) squares += sum * sum;
-  if (squares === 0) return Array.from(sums);
+  for (const sum of kept) squares += sum * sum;
+  if (squares === 0) return Array.from(kept);
   const norm = Math.sqrt(squares);
-  return Array.from(sums, (sum) => sum / norm);
+  return Array.from(kept, (sum) => sum / norm);
 }
 
 function finalize(hash: number): number {

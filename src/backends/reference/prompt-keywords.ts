@@ -10,7 +10,7 @@ export const RELATED_BONUS = 16;
 export const RELATED_PER_KEYWORD = 8;
 
 // English function words, and the words people use to ask rather than to say what about.
-const STOPWORDS = new Set(
+export const STOPWORDS: ReadonlySet<string> = new Set(
   (
     "a about above after again against all also am an and any are as at be because been before " +
     "being below between both but by can cannot could did do does doing don't down during each " +

@@ -30,7 +30,7 @@ const input = (content: string, overrides: Partial<ChatInput> = {}): ChatInput =
 
 async function complete(request: ChatInput, model: ModelInfo = chatModel, signal?: AbortSignal) {
   const events: ChatEvent[] = [];
-  for await (const event of referenceBackend.chat(model, request, signal)) events.push(event);
+  for await (const event of referenceBackend.chat(model, request, { signal })) events.push(event);
   const done = events[events.length - 1];
   if (done?.type !== "done") throw new Error("the last event is not done");
   const deltas = events.flatMap((event) => (event.type === "delta" ? [event.text] : []));
@@ -153,7 +153,9 @@ describe("referenceBackend.chat", () => {
     const controller = new AbortController();
     const events: ChatEvent[] = [];
     const run = (async () => {
-      for await (const event of referenceBackend.chat(chatModel, input("hi"), controller.signal)) {
+      for await (const event of referenceBackend.chat(chatModel, input("hi"), {
+        signal: controller.signal,
+      })) {
         events.push(event);
         if (events.length === 2) controller.abort(new Error("gone"));
       }
@@ -165,21 +167,29 @@ describe("referenceBackend.chat", () => {
 
 describe("referenceBackend.embed", () => {
   it("embeds every input and counts their tokens", async () => {
-    const result = await referenceBackend.embed(embeddingModel, ["a cat", "sat on the mat."]);
+    const result = await referenceBackend.embed(embeddingModel, {
+      model: "verity-embed-1",
+      input: ["a cat", "sat on the mat."],
+    });
     expect(result.embeddings).toHaveLength(2);
     for (const vector of result.embeddings) expect(vector).toHaveLength(EMBEDDING_DIMENSIONS);
     expect(result.usage.promptTokens).toBe(2 + 5);
   });
 
   it("answers 400 on param model when asked to embed with the chat model", async () => {
-    const error = await rejection(referenceBackend.embed(chatModel, ["a cat"]));
+    const error = await rejection(
+      referenceBackend.embed(chatModel, { model: "verity-ngram-1", input: ["a cat"] }),
+    );
     expect(error.status).toBe(400);
     expect(error.param).toBe("model");
   });
 
   it("answers 400 on the offending input when an input is not a string", async () => {
     const error = await rejection(
-      referenceBackend.embed(embeddingModel, ["fine", 7 as unknown as string]),
+      referenceBackend.embed(embeddingModel, {
+        model: "verity-embed-1",
+        input: ["fine", 7 as unknown as string],
+      }),
     );
     expect(error.status).toBe(400);
     expect(error.param).toBe("input.1");
@@ -188,9 +198,13 @@ describe("referenceBackend.embed", () => {
   it("does not embed once the signal is aborted", async () => {
     const controller = new AbortController();
     controller.abort(new Error("gone"));
-    await expect(referenceBackend.embed(embeddingModel, ["a"], controller.signal)).rejects.toThrow(
-      "gone",
-    );
+    await expect(
+      referenceBackend.embed(
+        embeddingModel,
+        { model: "verity-embed-1", input: ["a"] },
+        controller.signal,
+      ),
+    ).rejects.toThrow("gone");
   });
 });
 
@@ -204,6 +218,15 @@ describe("REFERENCE_MODELS", () => {
         deterministic: true,
         ownedBy: "verity",
         created: 1_767_225_600,
+        capabilities: {
+          contextWindow: 131_072,
+          maxOutputTokens: 16_384,
+          tools: true,
+          jsonSchema: true,
+          logprobs: true,
+          images: false,
+          maxChoices: 16,
+        },
       },
       {
         id: "verity-embed-1",
@@ -212,6 +235,9 @@ describe("REFERENCE_MODELS", () => {
         deterministic: true,
         ownedBy: "verity",
         created: 1_767_225_600,
+        capabilities: expect.objectContaining({
+          embeddingDimensions: { default: 384, shortenable: true },
+        }),
       },
     ]);
   });

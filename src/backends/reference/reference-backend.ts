@@ -1,22 +1,19 @@
-import { NormalizedChatRequest } from "@verity/protocol/request";
+import { NormalizedChatRequest, NormalizedEmbeddingRequest } from "@verity/protocol/request";
 import { z } from "zod";
 import { invalidRequest, notFound } from "../../errors";
-import type { Backend, ChatInput, ModelInfo } from "../backend";
+import type { Backend, ChatInput, ChatOptions, EmbeddingInput, ModelInfo } from "../backend";
 import { chatEvents } from "./chat-events";
-import { embedText } from "./embed-text";
+import { EMBEDDING_DIMENSIONS, embedText } from "./embed-text";
+import type { NgramModel } from "./ngram-model";
 import { referenceLanguageModel } from "./reference-language-model";
 import { REFERENCE_MODELS } from "./reference-models";
+import { compileRequestSchemas } from "./request-schemas";
 import { countTokens } from "./tokenize";
 
-const DecodingParameters = NormalizedChatRequest.pick({
-  messages: true,
-  temperature: true,
-  top_p: true,
-  max_tokens: true,
-  seed: true,
-  stop: true,
-}).loose();
-const EmbeddingInput = z.array(z.string());
+const DecodingParameters = NormalizedChatRequest.omit({ kind: true, model: true }).loose();
+const EmbeddingParameters = NormalizedEmbeddingRequest.pick({ input: true, dimensions: true })
+  .extend({ dimensions: z.int().min(1).max(EMBEDDING_DIMENSIONS).optional() })
+  .loose();
 
 /**
  * The embedded reference models, computed in the worker itself: `verity-ngram-1` (chat) and
@@ -26,25 +23,39 @@ const EmbeddingInput = z.array(z.string());
 export const referenceBackend: Backend = {
   name: "reference",
 
-  async *chat(model: ModelInfo, input: ChatInput, signal?: AbortSignal) {
+  async *chat(model: ModelInfo, input: ChatInput, options: ChatOptions = {}) {
     requireModel(model, "chat");
     validate(DecodingParameters, input, "chat request", "");
-    yield* chatEvents(referenceLanguageModel(), input, signal);
+    const language = referenceLanguageModel();
+    checkLogitBias(language, input);
+    yield* chatEvents(language, input, options, compileRequestSchemas(input));
   },
 
-  async embed(model: ModelInfo, input: string[], signal?: AbortSignal) {
+  async embed(model: ModelInfo, request: EmbeddingInput, signal?: AbortSignal) {
     requireModel(model, "embedding");
-    validate(EmbeddingInput, input, "embedding input", "input");
+    validate(EmbeddingParameters, request, "embedding request", "");
     const embeddings: number[][] = [];
     let promptTokens = 0;
-    for (const text of input) {
+    for (const text of request.input) {
       signal?.throwIfAborted();
-      embeddings.push(embedText(text));
+      embeddings.push(embedText(text, request.dimensions));
       promptTokens += countTokens(text);
     }
     return { embeddings, usage: { promptTokens } };
   },
 };
+
+/** Bias keys are verity-ngram-1 token ids: the index of a word in its vocabulary. */
+function checkLogitBias(model: NgramModel, input: ChatInput): void {
+  for (const key of Object.keys(input.logit_bias ?? {})) {
+    if (Number(key) >= model.vocab.length) {
+      throw invalidRequest(
+        `logit_bias names token ${key}, but verity-ngram-1's token ids run from 0 to ${model.vocab.length - 1}.`,
+        "logit_bias",
+      );
+    }
+  }
+}
 
 function validate(schema: z.ZodType, value: unknown, what: string, root: string): void {
   const parsed = schema.safeParse(value);

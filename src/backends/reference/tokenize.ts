@@ -43,12 +43,17 @@ export function isWordToken(token: string): boolean {
 }
 
 /**
- * Prompt tokens of a conversation: each message costs one token for its role marker
- * plus the tokens of its content.
+ * Prompt tokens of a conversation: each message costs one token for its role marker plus
+ * the tokens of its content, and of the name and arguments of each tool call it made.
  */
 export function countMessageTokens(messages: readonly ChatMessage[]): number {
   let count = 0;
-  for (const message of messages) count += 1 + countTokens(message.content);
+  for (const message of messages) {
+    count += 1 + countTokens(message.content);
+    for (const call of message.tool_calls ?? []) {
+      count += countTokens(call.function.name) + countTokens(call.function.arguments);
+    }
+  }
   return count;
 }
 
