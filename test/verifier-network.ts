@@ -9,6 +9,7 @@ import { type Hex, keccak256, toHex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { vi } from "vitest";
 import type { ModelInfo } from "../src/backends/backend";
+import { collectChatResponse } from "../src/backends/chat-response";
 import { REFERENCE_MODELS, referenceBackend } from "../src/backends/reference";
 import { VerifierRegistry } from "../src/db/verifier-registry";
 import { nodeAccount } from "../src/workers/infer/node-account";
@@ -145,6 +146,8 @@ export async function storeChatInference(
     maxTokens?: number;
     /** 1: the record of a call served before protocol v2, its receipt re-signed as version 1. */
     receiptVersion?: 1;
+    /** Fields of the canonical request to set: tools, a response format, n, logprobs... */
+    request?: Partial<NormalizedChatRequest>;
   } = {},
 ) {
   const { id: apiKeyId, key } = await createTestKey();
@@ -157,18 +160,14 @@ export async function storeChatInference(
     max_tokens: options.maxTokens ?? 24,
     seed: 42,
     stop: [],
+    ...options.request,
   };
   const { kind: _, ...input } = request;
-  let content = "";
-  let done:
-    | { finishReason: "stop" | "length"; usage: { promptTokens: number; completionTokens: number } }
-    | undefined;
-  for await (const event of referenceBackend.chat(chatModel, input)) {
-    if (event.type === "delta") content += event.text;
-    else done = event;
-  }
-  if (!done) throw new Error("no completion");
-  const honest = { kind: "chat" as const, content, finish_reason: done.finishReason };
+  const {
+    response: honest,
+    promptTokens,
+    completionTokens,
+  } = await collectChatResponse(referenceBackend, chatModel, input);
   const id = newInferenceId();
   await recordInference(env, {
     id,
@@ -177,9 +176,9 @@ export async function storeChatInference(
     request,
     response: options.tamper ? options.tamper(honest) : honest,
     usage: {
-      prompt_tokens: done.usage.promptTokens,
-      completion_tokens: done.usage.completionTokens,
-      total_tokens: done.usage.promptTokens + done.usage.completionTokens,
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
     },
     stream: false,
     user: undefined,

@@ -1,5 +1,6 @@
 // Test support: inferences made the way the gateway makes them (reference backend, normalised
 // request, float32 embeddings, receipt signed by the node) and tasks signed by the coordinator.
+
 import { env } from "cloudflare:workers";
 import { newInferenceId } from "@verity/protocol/inference-id";
 import { type Receipt, signReceipt } from "@verity/protocol/receipt";
@@ -19,6 +20,7 @@ import {
 } from "@verity/protocol/verification-task";
 import { privateKeyToAccount } from "viem/accounts";
 import type { ModelInfo } from "../../src/backends/backend";
+import { collectChatResponse } from "../../src/backends/chat-response";
 import { REFERENCE_MODELS, referenceBackend } from "../../src/backends/reference/index";
 import type { createVerifierApp } from "../../src/workers/verify/app";
 
@@ -67,23 +69,17 @@ export async function chatInference(
     ...changes,
   };
   const { kind: _, ...input } = request;
-  let content = "";
-  for await (const event of referenceBackend.chat(model(request.model), input)) {
-    if (event.type === "delta") {
-      content += event.text;
-      continue;
-    }
-    return {
-      request,
-      response: { kind: "chat", content, finish_reason: event.finishReason },
-      usage: {
-        prompt_tokens: event.usage.promptTokens,
-        completion_tokens: event.usage.completionTokens,
-      },
-      backend: "reference",
-    };
-  }
-  throw new Error("the reference backend did not finish");
+  const { response, promptTokens, completionTokens } = await collectChatResponse(
+    referenceBackend,
+    model(request.model),
+    input,
+  );
+  return {
+    request,
+    response,
+    usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens },
+    backend: "reference",
+  };
 }
 
 /** An embedding by the reference backend, rounded to float32 as the gateway does. */
@@ -91,7 +87,10 @@ export async function embeddingInference(
   input = ["rivers run to the sea", "a quiet harbour"],
 ): Promise<Inference> {
   const request: NormalizedEmbeddingRequest = { kind: "embedding", model: "verity-embed-1", input };
-  const result = await referenceBackend.embed(model(request.model), input);
+  const result = await referenceBackend.embed(model(request.model), {
+    model: request.model,
+    input,
+  });
   return {
     request,
     response: { kind: "embedding", embeddings: result.embeddings.map((v) => v.map(Math.fround)) },

@@ -180,12 +180,19 @@ describe("request errors", () => {
       [{ model: "verity-ngram-1", messages, max_tokens: 0 }, "max_tokens"],
       [{ model: "verity-ngram-1", messages, seed: -1 }, "seed"],
       [{ model: "verity-ngram-1", messages, stop: ["a", "b", "c", "d", "e"] }, "stop"],
-      [{ model: "verity-ngram-1", messages, n: 2 }, "n"],
+      [{ model: "verity-ngram-1", messages, n: 17 }, "n"],
       [
         { model: "verity-ngram-1", messages, stream_options: { include_usage: true } },
         "stream_options",
       ],
-      [{ model: "verity-ngram-1", messages, tools: [] }, "tools"],
+      [
+        {
+          model: "verity-ngram-1",
+          messages,
+          tools: [{ type: "function", function: { name: "no spaces" } }],
+        },
+        "tools.0.function.name",
+      ],
     ];
     for (const [body, param] of cases) {
       await expectError(await post(JSON.stringify(body)), 400, param);

@@ -1,25 +1,15 @@
-import { newInferenceId, type Receipt } from "@verity/protocol";
+import type { ChatChoiceContent, ChosenTokenLogprob } from "@verity/protocol/response";
 import { INFERENCE_ID_HEADER } from "@verity/protocol/verity-client";
 import type { Context } from "hono";
-import type { ChatEvent, FinishReason, ModelInfo } from "../../backends/backend";
+import type { ModelInfo } from "../../backends/backend";
 import { createModelRegistry } from "../../backends/registry";
-import { invalidRequest, upstreamError } from "../../errors";
-import { errorResponse } from "../../http/error-response";
-import {
-  type ChatCompletionBody,
-  ChatCompletionBody as ChatCompletionBodySchema,
-  normalizeChatRequest,
-} from "./chat-request";
+import { invalidRequest } from "../../errors";
+import { ChatCompletionBody, normalizeChatRequest } from "./chat-request";
+import { ChatRun, type RunEvent } from "./chat-run";
 import type { GatewayEnv } from "./gateway-env";
 import { parseJsonBody } from "./json-body";
-import { recordInference, verityBlock } from "./record-inference";
-import { startRound } from "./rounds";
-
-interface Completion {
-  content: string;
-  finishReason: FinishReason;
-  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
-}
+import { verityBlock } from "./record-inference";
+import { sseResponse } from "./sse-response";
 
 /** `POST /v1/chat/completions`: generate, sign, record, answer (JSON or Server-Sent Events). */
 export const chatCompletions = (c: Context<GatewayEnv>) => handleChat(c, true);
@@ -30,11 +20,9 @@ export const chatCompletions = (c: Context<GatewayEnv>) => handleChat(c, true);
  */
 export const bareChatCompletions = (c: Context<GatewayEnv>) => handleChat(c, false);
 
-async function handleChat(c: Context<GatewayEnv>, withReceipt: boolean): Promise<Response> {
-  const body = await parseJsonBody(c, ChatCompletionBodySchema);
-  const input = normalizeChatRequest(body);
-  const registry = createModelRegistry(c.env);
-  const model = registry.get(input.model);
+/** The chat model a request names; an embedding model is refused. */
+export function chatModel(c: Context<GatewayEnv>, id: string): ModelInfo {
+  const model = createModelRegistry(c.env).get(id);
   if (model.kind !== "chat") {
     throw invalidRequest(
       `'${model.id}' is an embedding model; use /v1/embeddings.`,
@@ -42,166 +30,161 @@ async function handleChat(c: Context<GatewayEnv>, withReceipt: boolean): Promise
       "model_not_chat",
     );
   }
-  const backend = registry.backendFor(model);
-  const id = newInferenceId();
-  const record = async (completion: Completion) => {
-    const receipt = await recordInference(c.env, {
-      id,
-      apiKeyId: c.get("apiKey").id,
-      backend: model.backend,
-      request: { kind: "chat", ...input },
-      response: {
-        kind: "chat",
-        content: completion.content,
-        finish_reason: completion.finishReason,
-      },
-      usage: completion.usage,
-      stream: body.stream === true,
-      user: body.user,
-    });
-    // The verification round starts once the record is stored, off the response path.
-    c.executionCtx.waitUntil(startRound(c.env, id));
-    return receipt;
-  };
+  return model;
+}
 
-  if (body.stream && !withReceipt)
-    throw invalidRequest("The bench route does not stream.", "stream");
-  if (body.stream) {
-    const abort = new AbortController();
-    // Pull the first event before answering, so that a backend that fails at once gets its
-    // real status (404, 503...) rather than a 200 stream carrying an error.
-    const events = await started(backend.chat(model, input, abort.signal));
-    return streamCompletion(c, { id, model, body, events, abort, record });
-  }
-  const completion = await collect(backend.chat(model, input));
-  if (!withReceipt) return c.json({ id: `chatcmpl-${id}`, choices: [completion] });
-  const receipt = await record(completion);
+async function handleChat(c: Context<GatewayEnv>, withReceipt: boolean): Promise<Response> {
+  const body = await parseJsonBody(c, ChatCompletionBody);
+  const model = chatModel(c, body.model);
+  const input = normalizeChatRequest(body, model);
+  const stream = body.stream === true;
+  if (stream && !withReceipt) throw invalidRequest("The bench route does not stream.", "stream");
+  const run = await ChatRun.start(c, { input, model, stream, user: body.user });
+  if (stream) return streamCompletion(c, run, body.stream_options?.include_usage === true);
+
+  for await (const _ of run.events());
+  if (!withReceipt) return c.json({ id: `chatcmpl-${run.id}`, choices: run.choices });
+  const { usage, receipt } = await run.finish();
   return c.json(
     {
-      id: `chatcmpl-${id}`,
+      id: `chatcmpl-${run.id}`,
       object: "chat.completion",
       created: Math.floor(receipt.createdAt / 1000),
       model: model.id,
-      choices: [
-        {
-          index: 0,
-          message: { role: "assistant", content: completion.content, refusal: null },
-          logprobs: null,
-          finish_reason: completion.finishReason,
-        },
-      ],
-      usage: completion.usage,
-      system_fingerprint: `verity-${model.backend}`,
+      choices: run.choices.map((choice, index) => ({
+        index,
+        message: messageOf(choice),
+        logprobs: choice.logprobs ? logprobsOut(choice.logprobs.content) : null,
+        finish_reason: choice.finish_reason,
+      })),
+      usage,
+      service_tier: "default",
+      system_fingerprint: fingerprint(model),
       verity: verityBlock(receipt),
     },
     200,
-    { [INFERENCE_ID_HEADER]: id },
+    { [INFERENCE_ID_HEADER]: run.id },
   );
 }
 
-async function started<T>(events: AsyncIterable<T>): Promise<AsyncIterable<T>> {
-  const iterator = events[Symbol.asyncIterator]();
-  const first = await iterator.next();
+const fingerprint = (model: ModelInfo) => `verity-${model.backend}`;
+
+/** The assistant message of a choice; content is null when the answer is only tool calls. */
+function messageOf(choice: ChatChoiceContent) {
+  const calls = choice.tool_calls;
   return {
-    async *[Symbol.asyncIterator]() {
-      if (first.done) return;
-      yield first.value;
-      for (let next = await iterator.next(); !next.done; next = await iterator.next())
-        yield next.value;
-    },
+    role: "assistant" as const,
+    content: calls && choice.content === "" ? null : choice.content,
+    refusal: null,
+    annotations: [],
+    ...(calls ? { tool_calls: calls } : {}),
   };
 }
 
-async function collect(events: AsyncIterable<ChatEvent>): Promise<Completion> {
-  let content = "";
-  for await (const event of events) {
-    if (event.type === "delta") content += event.text;
-    else return { content, finishReason: event.finishReason, usage: usageOf(event.usage) };
-  }
-  throw upstreamError("The model backend ended its answer without finishing it.");
-}
+const encoder = new TextEncoder();
+const bytesOf = (token: string) => Array.from(encoder.encode(token));
 
-const usageOf = (u: { promptTokens: number; completionTokens: number }) => ({
-  prompt_tokens: u.promptTokens,
-  completion_tokens: u.completionTokens,
-  total_tokens: u.promptTokens + u.completionTokens,
-});
-
-interface StreamJob {
-  id: string;
-  model: ModelInfo;
-  body: ChatCompletionBody;
-  events: AsyncIterable<ChatEvent>;
-  abort: AbortController;
-  record: (completion: Completion) => Promise<Receipt>;
+/** OpenAI's `logprobs` object: each token with its UTF-8 bytes and its alternatives. */
+export function logprobsOut(entries: readonly ChosenTokenLogprob[]) {
+  return {
+    content: entries.map((entry) => ({
+      token: entry.token,
+      logprob: entry.logprob,
+      bytes: bytesOf(entry.token),
+      top_logprobs: entry.top_logprobs.map((top) => ({ ...top, bytes: bytesOf(top.token) })),
+    })),
+    refusal: null,
+  };
 }
 
 /**
- * Streams OpenAI `chat.completion.chunk` events. The receipt rides in the last chunk before
- * `[DONE]`: the usage chunk when `stream_options.include_usage` is set, else the finish chunk.
- * A failure mid-stream is sent as an `error` event and the stream ends without `[DONE]`, so a
- * client can tell a complete answer from a cut one; no record or receipt exists for it.
+ * Streams OpenAI `chat.completion.chunk` events, choice after choice. Each choice opens with
+ * its role, then text or tool-call deltas (OpenAI's delta format: a call's id, type and name in
+ * its first delta, its arguments in pieces), and closes with its finish reason. The receipt
+ * rides in the last chunk before `[DONE]`: the usage chunk when `stream_options.include_usage`
+ * is set, else the last finish chunk.
  */
-function streamCompletion(c: Context<GatewayEnv>, job: StreamJob): Response {
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const writer = writable.getWriter();
-  const encoder = new TextEncoder();
-  const created = Math.floor(Date.now() / 1000);
+function streamCompletion(c: Context<GatewayEnv>, run: ChatRun, includeUsage: boolean): Response {
   const base = {
-    id: `chatcmpl-${job.id}`,
+    id: `chatcmpl-${run.id}`,
     object: "chat.completion.chunk",
-    created,
-    model: job.model.id,
-    system_fingerprint: `verity-${job.model.backend}`,
+    created: Math.floor(Date.now() / 1000),
+    model: run.model.id,
+    service_tier: "default",
+    system_fingerprint: fingerprint(run.model),
   };
-  const includeUsage = job.body.stream_options?.include_usage === true;
-  const send = (data: unknown) => writer.write(encoder.encode(`data: ${JSON.stringify(data)}\n\n`));
-  const chunk = (delta: Record<string, unknown>, finishReason: FinishReason | null = null) => ({
+  const lastChoice = (run.options.input.n ?? 1) - 1;
+  const chunk = (
+    choice: number,
+    delta: Record<string, unknown>,
+    extra: { logprobs?: unknown; finish_reason?: string } = {},
+  ) => ({
     ...base,
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    choices: [
+      {
+        index: choice,
+        delta,
+        logprobs: extra.logprobs ?? null,
+        finish_reason: extra.finish_reason ?? null,
+      },
+    ],
     ...(includeUsage ? { usage: null } : {}),
   });
 
-  const pump = async () => {
-    try {
-      await send(chunk({ role: "assistant", content: "" }));
-      let content = "";
-      for await (const event of job.events) {
-        if (event.type === "delta") {
-          content += event.text;
-          await send(chunk({ content: event.text }));
+  return sseResponse(
+    c,
+    run,
+    async (send) => {
+      const opened = new Set<number>();
+      for await (const event of run.events()) {
+        if (!opened.has(event.choice)) {
+          opened.add(event.choice);
+          await send(chunk(event.choice, { role: "assistant", content: "", refusal: null }));
+        }
+        const next = deltaChunk(event, chunk);
+        if (next) await send(next);
+        if (event.type !== "done" || event.choice < lastChoice) {
+          if (event.type === "done")
+            await send(chunk(event.choice, {}, { finish_reason: event.finishReason }));
           continue;
         }
-        const completion = {
-          content,
-          finishReason: event.finishReason,
-          usage: usageOf(event.usage),
-        };
-        const verity = verityBlock(await job.record(completion));
+        const { usage, receipt } = await run.finish();
+        const verity = verityBlock(receipt);
         if (includeUsage) {
-          await send(chunk({}, completion.finishReason));
-          await send({ ...base, choices: [], usage: completion.usage, verity });
+          await send(chunk(event.choice, {}, { finish_reason: event.finishReason }));
+          await send({ ...base, choices: [], usage, verity });
         } else {
-          await send({ ...chunk({}, completion.finishReason), verity });
+          await send({ ...chunk(event.choice, {}, { finish_reason: event.finishReason }), verity });
         }
-        await writer.write(encoder.encode("data: [DONE]\n\n"));
-        await writer.close();
-        return;
       }
-      throw upstreamError("The model backend ended its answer without finishing it.");
-    } catch (err) {
-      job.abort.abort(err);
-      const { error } = (await errorResponse(err).json()) as { error: unknown };
-      await send({ error }).catch(() => {});
-      await writer.close().catch(() => {});
-    }
-  };
-  c.executionCtx.waitUntil(pump());
-  return new Response(readable, {
-    headers: {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache",
-      [INFERENCE_ID_HEADER]: job.id,
     },
-  });
+    { doneMarker: "[DONE]" },
+  );
+}
+
+function deltaChunk(
+  event: RunEvent,
+  chunk: (
+    choice: number,
+    delta: Record<string, unknown>,
+    extra?: { logprobs?: unknown },
+  ) => unknown,
+): unknown {
+  if (event.type === "delta") {
+    const logprobs = event.logprobs ? logprobsOut(event.logprobs) : undefined;
+    return chunk(event.choice, { content: event.text }, { logprobs });
+  }
+  if (event.type === "tool_call") {
+    const call =
+      event.id !== undefined
+        ? {
+            index: event.index,
+            id: event.id,
+            type: "function",
+            function: { name: event.name ?? "", arguments: event.arguments },
+          }
+        : { index: event.index, function: { arguments: event.arguments } };
+    return chunk(event.choice, { tool_calls: [call] });
+  }
+  return undefined;
 }

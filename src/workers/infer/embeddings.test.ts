@@ -2,6 +2,9 @@ import { env } from "cloudflare:workers";
 import { responseHash } from "@verity/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createTestKey, gatewayFetch } from "../../../test/gateway";
+import type { ModelInfo } from "../../backends/backend";
+import { EMBEDDING_DIMENSIONS } from "../../backends/reference/embed-text";
+import { EmbeddingBody, normalizeEmbeddingRequest } from "./embedding-request";
 
 let key: string;
 beforeAll(async () => {
@@ -12,8 +15,29 @@ interface EmbeddingResponse {
   object: string;
   data: { object: string; index: number; embedding: number[] | string }[];
   usage: { prompt_tokens: number; total_tokens: number };
-  verity: { inference_id: string; receipt: { responseHash: string } };
+  verity: { inference_id: string; receipt: { requestHash: string; responseHash: string } };
 }
+
+interface ErrorResponse {
+  error: { message: string; param: string | null; code: string };
+}
+
+const refusal = async (json: Record<string, unknown>) => {
+  const res = await gatewayFetch("/v1/embeddings", {
+    method: "POST",
+    key,
+    json: { model: "verity-embed-1", ...json },
+  });
+  expect(res.status).toBe(400);
+  return ((await res.json()) as ErrorResponse).error;
+};
+
+const storedRequest = async (id: string) => {
+  const row = await env.DB.prepare("select request from inferences where id = ?")
+    .bind(id)
+    .first<{ request: string }>();
+  return JSON.parse(row?.request ?? "{}");
+};
 
 const embed = async (json: Record<string, unknown>) => {
   const res = await gatewayFetch("/v1/embeddings", {
@@ -62,5 +86,101 @@ describe("POST /v1/embeddings", () => {
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { param: string } }).error.param).toBe("input");
+  });
+});
+
+describe("POST /v1/embeddings: dimensions and token arrays", () => {
+  it("shortens vectors to dimensions and commits to dimensions in the canonical request", async () => {
+    const { body } = await embed({ input: "rivers and lakes", dimensions: 64 });
+    expect(body.data[0]?.embedding).toHaveLength(64);
+    expect(await storedRequest(body.verity.inference_id)).toEqual({
+      kind: "embedding",
+      model: "verity-embed-1",
+      input: ["rivers and lakes"],
+      dimensions: 64,
+    });
+  });
+
+  it("leaves dimensions equal to the model's length out of the canonical request, so its hash is unchanged", async () => {
+    const plain = await embed({ input: "rivers and lakes" });
+    const full = await embed({ input: "rivers and lakes", dimensions: EMBEDDING_DIMENSIONS });
+    expect(await storedRequest(full.body.verity.inference_id)).not.toHaveProperty("dimensions");
+    expect(full.body.verity.receipt.requestHash).toBe(plain.body.verity.receipt.requestHash);
+    expect(full.body.data[0]?.embedding).toEqual(plain.body.data[0]?.embedding);
+  });
+
+  it("refuses dimensions above the model's length with 400 naming dimensions and the range", async () => {
+    const error = await refusal({ input: "a", dimensions: EMBEDDING_DIMENSIONS + 1 });
+    expect(error).toMatchObject({
+      param: "dimensions",
+      message: `The model 'verity-embed-1' makes ${EMBEDDING_DIMENSIONS}-dimensional vectors; dimensions must be 1 to ${EMBEDDING_DIMENSIONS}.`,
+    });
+  });
+
+  it("refuses a dimensions that is not a positive integer with 400 naming dimensions", async () => {
+    for (const dimensions of [0, -3, 1.5, "64"]) {
+      expect((await refusal({ input: "a", dimensions })).param).toBe("dimensions");
+    }
+  });
+
+  it("refuses token arrays, flat or nested, with 400 naming input: the canonical request holds text", async () => {
+    for (const input of [
+      [1, 2, 3],
+      [[1, 2], [3]],
+    ]) {
+      expect(await refusal({ input })).toMatchObject({
+        param: "input",
+        code: "unsupported_value",
+        message: "The model 'verity-embed-1' does not take token arrays; send text.",
+      });
+    }
+  });
+
+  it("still refuses an empty token array as malformed, naming it", async () => {
+    expect((await refusal({ input: [[]] })).param).toBe("input.0");
+  });
+});
+
+describe("normalizeEmbeddingRequest", () => {
+  const model = (embeddingDimensions?: ModelInfo["capabilities"]["embeddingDimensions"]) =>
+    ({
+      id: "m",
+      backend: "openai-compatible",
+      kind: "embedding",
+      deterministic: false,
+      ownedBy: "x",
+      created: 0,
+      capabilities: {
+        contextWindow: 512,
+        maxOutputTokens: 0,
+        tools: false,
+        jsonSchema: false,
+        logprobs: false,
+        images: false,
+        maxChoices: 1,
+        ...(embeddingDimensions ? { embeddingDimensions } : {}),
+      },
+    }) satisfies ModelInfo;
+  const normalize = (body: Record<string, unknown>, m: ModelInfo) =>
+    normalizeEmbeddingRequest(EmbeddingBody.parse({ model: "m", ...body }), m);
+
+  it("refuses to shorten the vectors of a model that cannot, naming its one length", () => {
+    expect(() =>
+      normalize({ input: "a", dimensions: 256 }, model({ default: 768, shortenable: false })),
+    ).toThrow(
+      "The model 'm' makes 768-dimensional vectors and cannot shorten them; dimensions must be 768.",
+    );
+    expect(
+      normalize({ input: "a", dimensions: 768 }, model({ default: 768, shortenable: false })),
+    ).toEqual({ kind: "embedding", model: "m", input: ["a"] });
+  });
+
+  it("passes any dimensions on when the model's length is unknown, for its upstream to decide", () => {
+    expect(normalize({ input: ["a", "b"], dimensions: 4096 }, model())).toEqual({
+      kind: "embedding",
+      model: "m",
+      input: ["a", "b"],
+      dimensions: 4096,
+    });
   });
 });

@@ -3,13 +3,16 @@ import { INFERENCE_ID_HEADER } from "@verity/protocol/verity-client";
 import type { Context } from "hono";
 import { createModelRegistry } from "../../backends/registry";
 import { invalidRequest } from "../../errors";
-import { EmbeddingBody } from "./embedding-request";
+import { EmbeddingBody, normalizeEmbeddingRequest } from "./embedding-request";
 import type { GatewayEnv } from "./gateway-env";
 import { parseJsonBody } from "./json-body";
 import { recordInference, verityBlock } from "./record-inference";
 import { startRound } from "./rounds";
 
-/** `POST /v1/embeddings`: embed, sign, record, answer as floats or base64 float32. */
+/**
+ * `POST /v1/embeddings`: embed, sign, record, answer as floats or base64 float32. `dimensions`
+ * shortens the vectors where the model can (see `normalizeEmbeddingRequest`).
+ */
 export async function embeddings(c: Context<GatewayEnv>): Promise<Response> {
   const body = await parseJsonBody(c, EmbeddingBody);
   const registry = createModelRegistry(c.env);
@@ -21,8 +24,9 @@ export async function embeddings(c: Context<GatewayEnv>): Promise<Response> {
       "model_not_embedding",
     );
   }
-  const input = typeof body.input === "string" ? [body.input] : body.input;
-  const result = await registry.backendFor(model).embed(model, input);
+  const normalized = normalizeEmbeddingRequest(body, model);
+  const { kind: _, ...request } = normalized;
+  const result = await registry.backendFor(model).embed(model, request);
   // Vectors are rounded to float32 before hashing, so a base64 (float32) client holds exactly
   // the values the receipt commits to.
   const vectors = result.embeddings.map((v) => v.map(Math.fround));
@@ -31,7 +35,7 @@ export async function embeddings(c: Context<GatewayEnv>): Promise<Response> {
     id,
     apiKeyId: c.get("apiKey").id,
     backend: model.backend,
-    request: { kind: "embedding", model: model.id, input },
+    request: normalized,
     response: { kind: "embedding", embeddings: vectors },
     usage: { prompt_tokens: result.usage.promptTokens, total_tokens: result.usage.promptTokens },
     stream: false,

@@ -516,3 +516,77 @@ describe("POST /v1/tasks", () => {
     });
   });
 });
+
+describe("re-execution of what apps ask for", () => {
+  const weather = {
+    type: "function" as const,
+    function: {
+      name: "get_weather",
+      description: "Get the current weather for a city",
+      parameters: {
+        type: "object",
+        properties: { city: { type: "string" }, days: { type: "integer", minimum: 1, maximum: 7 } },
+        required: ["city", "days"],
+        additionalProperties: false,
+      },
+    },
+  };
+  const toolCall = () =>
+    chatInference({
+      messages: [{ role: "user", content: "What is the weather in Paris?" }],
+      tools: [weather],
+      tool_choice: "required",
+    });
+
+  it("a tool call, a JSON answer, n choices and logprobs are each valid by exact re-execution", async () => {
+    const asked = [
+      await toolCall(),
+      await chatInference({ response_format: { type: "json_object" }, max_tokens: 64 }),
+      await chatInference({ n: 2, logprobs: true, top_logprobs: 2, frequency_penalty: 1 }),
+    ];
+    const first = asked[0]?.response;
+    expect(first?.kind === "chat" && first.tool_calls?.[0]?.function.name).toBe("get_weather");
+    for (const inference of asked) {
+      const verdict = await judge(await taskFor(inference));
+      expect(verdict.outcome).toBe("valid");
+      expect(check(verdict, "re-execution@1")).toMatchObject({
+        status: "pass",
+        reason: "response_hash_matched",
+      });
+    }
+  });
+
+  it("tool call arguments the model did not produce are caught: invalid", async () => {
+    const real = await toolCall();
+    if (real.response.kind !== "chat" || !real.response.tool_calls)
+      throw new Error("call expected");
+    const [call] = real.response.tool_calls;
+    if (!call) throw new Error("call expected");
+    const forged = {
+      ...real,
+      response: {
+        ...real.response,
+        tool_calls: [
+          { ...call, function: { ...call.function, arguments: '{"city":"Atlantis","days":7}' } },
+        ],
+      },
+    };
+    const verdict = await judge(await taskFor(forged));
+    expect(verdict.outcome).toBe("invalid");
+    expect(check(verdict, "re-execution@1")).toMatchObject({ reason: "response_hash_mismatch" });
+  });
+
+  it("a tool call where the request chose none breaks the rules: invalid without re-running", async () => {
+    const real = await toolCall();
+    const forged = {
+      ...real,
+      request: { ...real.request, tool_choice: "none" as const },
+    };
+    const verdict = await judge(await taskFor(forged));
+    expect(verdict.outcome).toBe("invalid");
+    expect(check(verdict, "rules@1")).toMatchObject({
+      status: "fail",
+      reason: "tool_call_not_allowed",
+    });
+  });
+});

@@ -2,7 +2,8 @@ import { CHECKS, type VerificationPolicy } from "@verity/protocol/policy";
 import { responseHash } from "@verity/protocol/response";
 import type { CheckResult } from "@verity/protocol/verdict";
 import type { VerificationTask } from "@verity/protocol/verification-task";
-import type { ChatEvent, ChatInput, ModelInfo } from "../../backends/backend";
+import type { ModelInfo } from "../../backends/backend";
+import { collectChatResponse } from "../../backends/chat-response";
 import type { ModelRegistry } from "../../backends/registry";
 import { VerityError } from "../../errors";
 import { cosineSimilarity } from "./cosine-similarity";
@@ -18,8 +19,8 @@ export const RE_EXECUTION_TIMEOUT_MS = 30_000;
 
 /**
  * `re-execution@1`: for a model the registry marks deterministic, runs the request on this
- * verifier's own backend and compares: chat answers by exact `responseHash` (content and
- * finish reason), embeddings vector by vector by cosine similarity ≥ the policy's threshold.
+ * verifier's own backend and compares: chat answers by exact `responseHash` (every choice's
+ * text or tool calls, logprobs and finish reason), embeddings vector by vector by cosine similarity ≥ the policy's threshold.
  *
  * - pass `response_hash_matched` / `embeddings_matched`;
  * - fail `response_hash_mismatch`, `embedding_shape_mismatch` (another count or dimension),
@@ -50,8 +51,8 @@ export async function checkReExecution(
     const backend = models.backendFor(model);
     if (task.request.kind === "chat") {
       const { kind: _, ...input } = task.request;
-      const content = await collect(backend.chat(model, input satisfies ChatInput, signal));
-      const matched = responseHash({ kind: "chat", ...content }) === responseHash(task.response);
+      const { response } = await collectChatResponse(backend, model, input, signal);
+      const matched = responseHash(response) === responseHash(task.response);
       return matched
         ? result("pass", "response_hash_matched")
         : result("fail", "response_hash_mismatch");
@@ -59,7 +60,8 @@ export async function checkReExecution(
     if (task.response.kind !== "embedding") return result("fail", "model_kind_mismatch");
     const claimed = task.response.embeddings;
     // The gateway rounds vectors to float32 before hashing; so does this, to compare like with like.
-    const computed = (await backend.embed(model, task.request.input, signal)).embeddings.map((v) =>
+    const { kind: _, ...request } = task.request;
+    const computed = (await backend.embed(model, request, signal)).embeddings.map((v) =>
       v.map(Math.fround),
     );
     if (
@@ -78,15 +80,4 @@ export async function checkReExecution(
     console.warn(`re-execution of ${task.inferenceId} (${model.id}) failed`, error);
     return result("skip", "model_unavailable");
   }
-}
-
-async function collect(
-  events: AsyncIterable<ChatEvent>,
-): Promise<{ content: string; finish_reason: "stop" | "length" }> {
-  let content = "";
-  for await (const event of events) {
-    if (event.type === "delta") content += event.text;
-    else return { content, finish_reason: event.finishReason };
-  }
-  throw new Error("the backend ended its answer without finishing it");
 }

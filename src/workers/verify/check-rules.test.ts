@@ -98,4 +98,64 @@ describe("checkRules", () => {
     const mixed = task({ ...chat("x"), response: { kind: "embedding", embeddings: [[1]] } });
     expect(checkRules(mixed, policy)).toMatchObject({ status: "fail", reason: "kind_mismatch" });
   });
+
+  describe("tool calls and choices", () => {
+    const call = (name: string) => ({
+      id: "call_1",
+      type: "function" as const,
+      function: { name, arguments: "{}" },
+    });
+    const tool = { type: "function" as const, function: { name: "get_weather" } };
+    const withTools = (
+      request: Partial<VerificationTask["request"]>,
+      response: Partial<VerificationTask["response"]>,
+      completion_tokens = 3,
+    ) => {
+      const base = chat("");
+      return task({
+        request: { ...base.request, ...request } as VerificationTask["request"],
+        response: { ...base.response, ...response } as VerificationTask["response"],
+        usage: { prompt_tokens: 2, completion_tokens },
+      });
+    };
+
+    it("passes a call of an offered function", () => {
+      const ok = withTools(
+        { tools: [tool], tool_choice: "auto" },
+        { finish_reason: "tool_calls", tool_calls: [call("get_weather")] },
+      );
+      expect(checkRules(ok, policy).status).toBe("pass");
+    });
+
+    it("fails a call no tool was offered for, of an unknown function, or against tool_choice", () => {
+      const reason = (t: VerificationTask) => checkRules(t, policy).reason;
+      expect(reason(withTools({}, { tool_calls: [call("get_weather")] }))).toBe(
+        "tool_call_not_allowed",
+      );
+      expect(
+        reason(withTools({ tools: [tool], tool_choice: "auto" }, { tool_calls: [call("rm_rf")] })),
+      ).toBe("tool_call_unknown");
+      expect(
+        reason(
+          withTools({ tools: [tool], tool_choice: "none" }, { tool_calls: [call("get_weather")] }),
+        ),
+      ).toBe("tool_call_not_allowed");
+      expect(reason(withTools({ tools: [tool] }, { finish_reason: "tool_calls" }))).toBe(
+        "tool_calls_missing",
+      );
+    });
+
+    it("counts n choices: one per n, and n times max_tokens in all", () => {
+      const reason = (t: VerificationTask) => checkRules(t, policy).reason;
+      const other = { content: "b", finish_reason: "stop" as const };
+      expect(reason(withTools({ n: 2 }, {}))).toBe("choice_count_mismatch");
+      expect(reason(withTools({ n: 2 }, { other_choices: [other] }, 20))).toBe("ok");
+      expect(reason(withTools({ n: 2 }, { other_choices: [other] }, 21))).toBe(
+        "max_tokens_exceeded",
+      );
+      expect(reason(withTools({}, { other_choices: [{ ...other, content: "forbidden" }] }))).toBe(
+        "choice_count_mismatch",
+      );
+    });
+  });
 });

@@ -1,4 +1,5 @@
 import { CHECKS, DENY_PATTERN_FLAGS, type VerificationPolicy } from "@verity/protocol/policy";
+import { chatChoices } from "@verity/protocol/response";
 import type { CheckResult } from "@verity/protocol/verdict";
 import type { VerificationTask } from "@verity/protocol/verification-task";
 
@@ -20,35 +21,57 @@ const denyList = (policy: VerificationPolicy) => {
  * `rules@1`: what any answer must satisfy whatever the model, checked without running it. The
  * first rule broken is the reason:
  * - `kind_mismatch`: a chat request answered with embeddings or the reverse;
- * - chat: `max_tokens_exceeded` (usage.completion_tokens > max_tokens),
+ * - chat: `choice_count_mismatch` (not one choice per `n`), `max_tokens_exceeded`
+ *   (usage.completion_tokens > n · max_tokens), and for each choice:
+ *   `tool_call_not_allowed` (a tool call where the request offered no tools, or chose "none"
+ *   or another function), `tool_call_unknown` (a call of a function the request does not
+ *   declare), `tool_calls_missing` (finish reason "tool_calls" with no call),
  *   `stop_sequence_in_content` (the text goes on past a stop sequence),
  *   `response_too_long` (more code points than the policy's maxResponseChars),
  *   `denied_content` (a deny-list pattern matches);
  * - embeddings: `embedding_count_mismatch` (not one vector per input),
- *   `embedding_dimension_mismatch` (an empty vector, or vectors of different lengths),
- *   `embedding_not_finite` (NaN or ±Infinity).
+ *   `embedding_dimension_mismatch` (an empty vector, vectors of different lengths, or not the
+ *   `dimensions` the request asked for), `embedding_not_finite` (NaN or ±Infinity).
  */
 export function checkRules(task: VerificationTask, policy: VerificationPolicy): CheckResult {
   const { request, response, usage } = task;
   if (request.kind === "chat" && response.kind === "chat") {
-    if (usage.completion_tokens > request.max_tokens) return fail("max_tokens_exceeded");
-    if (request.stop.some((stop) => response.content.includes(stop))) {
-      return fail("stop_sequence_in_content");
-    }
-    // Length first: it bounds the text the patterns run over.
-    let codePoints = 0;
-    for (const _ of response.content) {
-      if (++codePoints > policy.rules.maxResponseChars) return fail("response_too_long");
-    }
-    if (denyList(policy).some((pattern) => pattern.test(response.content))) {
-      return fail("denied_content");
+    const choices = chatChoices(response);
+    const n = request.n ?? 1;
+    if (choices.length !== n) return fail("choice_count_mismatch");
+    if (usage.completion_tokens > request.max_tokens * n) return fail("max_tokens_exceeded");
+    const offered = new Set((request.tools ?? []).map((tool) => tool.function.name));
+    const choice = request.tool_choice ?? "auto";
+    const allowed = (name: string) =>
+      typeof choice === "object" ? choice.function.name === name : choice !== "none";
+    for (const answer of choices) {
+      for (const call of answer.tool_calls ?? []) {
+        if (!offered.has(call.function.name)) {
+          return fail(offered.size === 0 ? "tool_call_not_allowed" : "tool_call_unknown");
+        }
+        if (!allowed(call.function.name)) return fail("tool_call_not_allowed");
+      }
+      if (answer.finish_reason === "tool_calls" && !answer.tool_calls) {
+        return fail("tool_calls_missing");
+      }
+      if (request.stop.some((stop) => answer.content.includes(stop))) {
+        return fail("stop_sequence_in_content");
+      }
+      // Length first: it bounds the text the patterns run over.
+      let codePoints = 0;
+      for (const _ of answer.content) {
+        if (++codePoints > policy.rules.maxResponseChars) return fail("response_too_long");
+      }
+      if (denyList(policy).some((pattern) => pattern.test(answer.content))) {
+        return fail("denied_content");
+      }
     }
     return pass();
   }
   if (request.kind === "embedding" && response.kind === "embedding") {
     const vectors = response.embeddings;
     if (vectors.length !== request.input.length) return fail("embedding_count_mismatch");
-    const dimensions = vectors[0]?.length ?? 0;
+    const dimensions = request.dimensions ?? vectors[0]?.length ?? 0;
     if (vectors.some((v) => v.length === 0 || v.length !== dimensions)) {
       return fail("embedding_dimension_mismatch");
     }
