@@ -13,6 +13,7 @@ import {
   signTask,
   signTaskEnvelope,
   TASK_ENVELOPE_HEADER,
+  TaskHistory,
   taskLane,
   type Verdict,
   type VerdictFailureReason,
@@ -86,6 +87,8 @@ interface Payload {
   receipt: Receipt;
   /** `taskLane` of the record's API key; rounds stored before lanes have none. */
   lane?: Hex;
+  /** The earlier record a request continues (`previous_response`), as stored (see `historyOf`). */
+  history?: TaskHistory;
 }
 
 const PUBLISHED_D1 = 1;
@@ -160,12 +163,15 @@ export class VerificationRound extends DurableObject<Env> {
       .where(eq(inferences.id, id))
       .limit(1);
     if (!row) throw new Error(`no stored inference ${id}`);
+    const request = NormalizedRequest.parse(row.request);
+    const history = await this.historyOf(request);
     const payload: Payload = {
-      request: NormalizedRequest.parse(row.request),
+      request,
       response: ResponseContent.parse(row.response),
       usage: taskUsage(row.usage),
       receipt: Receipt.parse(row.receipt),
       lane: taskLane(row.apiKeyId),
+      ...(history ? { history } : {}),
     };
     const now = Date.now();
     const ranked = rankVerifiers(id, await this.registry().active(now, this.config.heartbeatTtlMs));
@@ -187,6 +193,28 @@ export class VerificationRound extends DurableObject<Env> {
     // With fewer active verifiers than a quorum, the deadline brings in whoever is online then.
     await this.dispatch(committee);
     return this.snapshot();
+  }
+
+  /**
+   * The earlier record a chat request continues, read from D1 as it is stored now, for the
+   * verifiers to check (`history@1`). Undefined when the request continues nothing, and when
+   * the earlier record is gone or no longer parses: the verifiers then fail the task with
+   * `history_missing` rather than the round failing to start.
+   */
+  private async historyOf(request: NormalizedRequest): Promise<TaskHistory | undefined> {
+    const previous = request.kind === "chat" ? request.previous_response : undefined;
+    if (!previous) return undefined;
+    const [row] = await drizzle(this.env.DB)
+      .select({
+        request: inferences.request,
+        response: inferences.response,
+        receipt: inferences.receipt,
+      })
+      .from(inferences)
+      .where(eq(inferences.id, previous.inference_id))
+      .limit(1);
+    const parsed = TaskHistory.safeParse(row);
+    return parsed.success ? parsed.data : undefined;
   }
 
   /** Takes a verdict from any source (a task answer, or a late POST) and counts it if it qualifies. */

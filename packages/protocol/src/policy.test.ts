@@ -6,13 +6,18 @@ const A = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720";
 const B = "0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f";
 
 describe("createVerificationPolicy", () => {
-  it("names and versions the three checks, in the order they run", () => {
+  it("names and versions the four checks, in the order they run", () => {
     const policy = createVerificationPolicy({
       inferenceNodes: [],
       maxResponseChars: 10,
       denyPatterns: [],
     });
-    expect(policy.checks).toEqual(["receipt-integrity@1", "rules@1", "re-execution@1"]);
+    expect(policy.checks).toEqual([
+      "receipt-integrity@1",
+      "rules@1",
+      "history@1",
+      "re-execution@1",
+    ]);
     expect(Object.values(CHECKS)).toEqual(policy.checks);
     expect(policy.reExecution.embeddingMinCosine).toBe(0.9999);
   });
@@ -54,6 +59,17 @@ describe("createVerificationPolicy", () => {
     expect(() => createVerificationPolicy({ ...base, inferenceNodes: ["0x1234"] })).toThrow();
     expect(() => createVerificationPolicy({ ...base, embeddingMinCosine: 1.5 })).toThrow();
     expect(() => createVerificationPolicy({ ...base, maxResponseChars: 0 })).toThrow();
+  });
+
+  it("still parses a policy from before history@1, whose hash differs", () => {
+    const policy = createVerificationPolicy({
+      inferenceNodes: [A],
+      maxResponseChars: 5,
+      denyPatterns: [],
+    });
+    const earlier = { ...policy, checks: ["receipt-integrity@1", "rules@1", "re-execution@1"] };
+    expect(VerificationPolicy.parse(earlier)).toEqual(earlier);
+    expect(policyHash(VerificationPolicy.parse(earlier))).not.toBe(policyHash(policy));
   });
 
   it("parses back from its JSON form unchanged", () => {

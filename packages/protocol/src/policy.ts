@@ -7,6 +7,11 @@ import { ChecksumAddress } from "./receipt";
 export const CHECKS = {
   receiptIntegrity: "receipt-integrity@1",
   rules: "rules@1",
+  /**
+   * That the earlier record a request continues (`previous_response`) holds and is continued.
+   * It runs only on such a request, so other verdicts keep their three results.
+   */
+  history: "history@1",
   reExecution: "re-execution@1",
 } as const;
 export type CheckName = (typeof CHECKS)[keyof typeof CHECKS];
@@ -33,11 +38,23 @@ const DenyPattern = JsonString.min(1).refine((source) => {
  */
 export const VerificationPolicy = z.strictObject({
   version: z.literal(1),
-  /** The checks, in the order they run. */
-  checks: z.tuple([
-    z.literal(CHECKS.receiptIntegrity),
-    z.literal(CHECKS.rules),
-    z.literal(CHECKS.reExecution),
+  /**
+   * The checks, in the order they run. A policy from before `history@1` lists the other three:
+   * it still parses (heartbeats and test vectors carry such policies), and its hash differs, so
+   * a coordinator can tell a verifier that checks histories from one that does not.
+   */
+  checks: z.union([
+    z.tuple([
+      z.literal(CHECKS.receiptIntegrity),
+      z.literal(CHECKS.rules),
+      z.literal(CHECKS.history),
+      z.literal(CHECKS.reExecution),
+    ]),
+    z.tuple([
+      z.literal(CHECKS.receiptIntegrity),
+      z.literal(CHECKS.rules),
+      z.literal(CHECKS.reExecution),
+    ]),
   ]),
   receiptIntegrity: z.strictObject({
     /** The inference nodes whose receipts are accepted, sorted by lowercase address. */
@@ -76,7 +93,7 @@ export function createVerificationPolicy(options: VerificationPolicyOptions): Ve
   const nodes = [...new Set(options.inferenceNodes.map((a) => a.toLowerCase()))].sort();
   return VerificationPolicy.parse({
     version: 1,
-    checks: [CHECKS.receiptIntegrity, CHECKS.rules, CHECKS.reExecution],
+    checks: [CHECKS.receiptIntegrity, CHECKS.rules, CHECKS.history, CHECKS.reExecution],
     receiptIntegrity: {
       inferenceNodes: nodes.map((a) =>
         /^0x[0-9a-f]{40}$/.test(a) ? getAddress(a) : (a as Address),

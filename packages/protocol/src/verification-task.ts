@@ -4,8 +4,8 @@ import { hashCanonical } from "./canonical";
 import { InferenceId } from "./inference-id";
 import { ChecksumAddress, RECEIPT_DOMAIN, Receipt, receiptDigest, SignatureHex } from "./receipt";
 import { recoverSigner } from "./recover-signer";
-import { NormalizedRequest } from "./request";
-import { ResponseContent } from "./response";
+import { type ChatMessage, NormalizedChatRequest, NormalizedRequest } from "./request";
+import { ChatResponseContent, ResponseContent } from "./response";
 
 /** The EIP-712 types of a task, signed by the coordinator under `RECEIPT_DOMAIN`. */
 export const TASK_TYPES = {
@@ -26,6 +26,32 @@ export const TaskUsage = z.strictObject({
 export type TaskUsage = z.infer<typeof TaskUsage>;
 
 /**
+ * The earlier inference a chat request continues (its `previous_response`), exactly as the
+ * gateway stored it: its request, its response and the receipt its node signed for them.
+ */
+export const TaskHistory = z.strictObject({
+  request: NormalizedChatRequest,
+  response: ChatResponseContent,
+  receipt: Receipt,
+});
+export type TaskHistory = z.infer<typeof TaskHistory>;
+
+/**
+ * The messages a request that continues `history` starts with: the earlier request's messages,
+ * then the earlier answer (choice 0) as an assistant message, with its tool calls when it made
+ * any. The gateway writes them so, and a verifier checks them so.
+ */
+export function continuedMessages(
+  history: Pick<TaskHistory, "request" | "response">,
+): ChatMessage[] {
+  const { content, tool_calls } = history.response;
+  const answer: ChatMessage = tool_calls
+    ? { role: "assistant", content, tool_calls }
+    : { role: "assistant", content };
+  return [...history.request.messages, answer];
+}
+
+/**
  * What a coordinator asks one verifier to judge: an inference as recorded (request, response,
  * usage) and the receipt the inference node signed for it. Strict and without defaults, so
  * that a parsed task is exactly the object whose `payloadHash` was signed.
@@ -36,6 +62,12 @@ export const VerificationTask = z.strictObject({
   response: ResponseContent,
   usage: TaskUsage,
   receipt: Receipt,
+  /**
+   * The earlier record, when `request.previous_response` names one: written only then, so a
+   * task without it hashes as before. A verifier checks that it holds and that the request
+   * continues it (`history@1`).
+   */
+  history: TaskHistory.optional(),
   /** The one verifier this task is for: no other verifier accepts it. */
   verifier: ChecksumAddress,
   /** Unix milliseconds. */

@@ -6,6 +6,7 @@ import { notFound, VerityError } from "../../errors";
 import { errorResponse, onError } from "../../http/error-response";
 import { requireApiKey } from "./auth";
 import { bareChatCompletions, chatCompletions } from "./chat-completions";
+import { completions } from "./completions";
 import { embeddings } from "./embeddings";
 import { gatewayConfig } from "./gateway-config";
 import type { GatewayEnv } from "./gateway-env";
@@ -15,6 +16,7 @@ import { nodeAccount } from "./node-account";
 import { getInferenceProof } from "./proof";
 import { type PublicLimitOptions, publicLimits } from "./public-limits";
 import { rateLimit } from "./rate-limit";
+import { responses } from "./responses";
 import { roundEvents, submitVerdict } from "./rounds";
 import { heartbeat, listVerifiers } from "./verifiers";
 
@@ -66,6 +68,8 @@ export function createGatewayApp(
 
   // Clients, with an API key.
   app.post("/v1/chat/completions", ...client, chatCompletions);
+  app.post("/v1/responses", ...client, responses);
+  app.post("/v1/completions", ...client, completions);
   app.post("/v1/embeddings", ...client, embeddings);
   app.get("/v1/models", ...client, listModels);
   app.get("/v1/models/*", ...client, getModel);

@@ -10,19 +10,23 @@ import {
 } from "@verity/protocol/verdict";
 import { UNSET_STRENGTH } from "@verity/protocol/verification-strength";
 import type { VerificationTask } from "@verity/protocol/verification-task";
+import { checkHistory } from "./check-history";
 import { checkReExecution } from "./check-re-execution";
 import { checkReceiptIntegrity } from "./check-receipt-integrity";
 import { checkRules } from "./check-rules";
 import type { VerifierConfig } from "./verifier-config";
 
 /**
- * Runs the policy's checks on an accepted task and signs the verdict. Re-execution is skipped
+ * Runs the policy's checks on an accepted task and signs the verdict (`history@1` only on a
+ * request that continues an earlier response). Re-execution is skipped
  * (`integrity_failed`) when the receipt does not hold: re-running a request the receipt does
  * not commit to proves nothing, and the verdict is invalid anyway.
  */
 export async function judgeTask(task: VerificationTask, config: VerifierConfig): Promise<Verdict> {
   const integrity = await checkReceiptIntegrity(task, config.policy);
   const rules = checkRules(task, config.policy);
+  // Only a request that continues an earlier response has a history to check (null otherwise).
+  const history = await checkHistory(task);
   const reExecution =
     integrity.status === "pass"
       ? await checkReExecution(task, config.policy, config.models)
@@ -33,7 +37,9 @@ export async function judgeTask(task: VerificationTask, config: VerifierConfig):
     config.faultMode === "always-invalid"
       ? { check: rules.check, status: "fail" as const, reason: "fault_mode" }
       : rules;
-  const checks = [integrity, claimedRules, reExecution];
+  const checks = history
+    ? [integrity, claimedRules, history, reExecution]
+    : [integrity, claimedRules, reExecution];
   const unsigned: UnsignedVerdict = {
     version: 2,
     inferenceId: task.inferenceId,
