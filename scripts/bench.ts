@@ -12,6 +12,7 @@ import type {
   StandaloneBenchSection,
 } from "./bench/bench-section.ts";
 import { chatThroughputSection } from "./bench/chat-throughput-section.ts";
+import { decodingSection } from "./bench/decoding-section.ts";
 import { receiptCostSection } from "./bench/receipt-cost-section.ts";
 import { settlementGasSection } from "./bench/settlement-gas-section.ts";
 import { settlementSection } from "./bench/settlement-section.ts";
@@ -30,6 +31,7 @@ import { toolFailure } from "./lib/script-error.ts";
 /** The report, in order. Later issues add their sections here. */
 const SECTIONS: readonly (BenchSection | StandaloneBenchSection)[] = [
   chatThroughputSection,
+  decodingSection,
   receiptCostSection,
   verificationSection,
   twoKeysSection,
