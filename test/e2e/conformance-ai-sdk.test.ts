@@ -145,7 +145,11 @@ describe("the Vercel AI SDK", () => {
       maxOutputTokens: 48,
       include,
     });
-    expect(result.steps.map((step) => step.finishReason)).toEqual(["tool-calls", "stop"]);
+    // The Responses API takes no seed, so the answer in words may run to its token limit.
+    const [call, answer] = result.steps;
+    expect(result.steps).toHaveLength(2);
+    expect(call?.finishReason).toBe("tool-calls");
+    expect(["stop", "length"]).toContain(answer?.finishReason);
     expect(result.text.trim()).not.toBe("");
     for (const [i, step] of result.steps.entries()) {
       await answers.add(
