@@ -120,7 +120,10 @@ describe("POST /v1/batches/sign co-signs a batch it checked", () => {
 
   it("a full batch of MAX_BATCH_OUTCOMES outcomes fits the body limit and is checked and signed", async () => {
     const chain = registered();
-    const body = JSON.stringify(batchRequest(await roundOutcomes(MAX_BATCH_OUTCOMES)));
+    // Two agreeing votes each, the quorum: every signature is recovered, and 2,000 verdicts
+    // instead of 3,000 take a quarter off the suite's single slowest test.
+    const votes = [v0, v1].map((v): [typeof v, "valid"] => [v, "valid"]);
+    const body = JSON.stringify(batchRequest(await roundOutcomes(MAX_BATCH_OUTCOMES, { votes })));
     expect(body.length).toBeLessThan(MAX_BATCH_BYTES / 4);
     const res = await sign(body, chain);
     expect(res.status).toBe(200);
