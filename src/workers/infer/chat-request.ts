@@ -10,9 +10,18 @@ import { z } from "zod";
 import type { ChatInput, ModelInfo } from "../../backends/backend";
 import { estimatePromptTokens } from "../../backends/token-estimate";
 import { invalidRequest } from "../../errors";
+import {
+  ChoiceCount,
+  LogitBias,
+  Penalty,
+  Seed,
+  Stop,
+  StreamOptions,
+  Temperature,
+  TopP,
+} from "./sampling-fields";
 
 export const DEFAULT_MAX_TOKENS = 256;
-const UINT32_MAX = 0xffff_ffff;
 
 const TextPart = z.strictObject({ type: z.literal("text"), text: z.string() });
 // Parts a model may not take. They are parsed so that the refusal can say which model cannot
@@ -70,7 +79,6 @@ const Message = z.discriminatedUnion("role", [
 ]);
 
 const TokenCount = z.number().int().min(1).nullish();
-const Penalty = z.number().min(-2).max(2).nullish();
 
 /**
  * The body of `POST /v1/chat/completions`: every field OpenAI's API takes. Fields that cannot
@@ -80,28 +88,18 @@ const Penalty = z.number().min(-2).max(2).nullish();
 export const ChatCompletionBody = z.strictObject({
   model: z.string().min(1),
   messages: z.array(Message).min(1).max(1024),
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().min(0).max(1).nullish(),
+  temperature: Temperature,
+  top_p: TopP,
   max_tokens: TokenCount,
   max_completion_tokens: TokenCount,
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(UINT32_MAX, { message: `must be an integer from 0 to ${UINT32_MAX}` })
-    .nullish(),
-  stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullish(),
-  n: z.number().int().min(1).max(128).nullish(),
+  seed: Seed,
+  stop: Stop,
+  n: ChoiceCount,
   stream: z.boolean().nullish(),
-  stream_options: z
-    .strictObject({
-      include_usage: z.boolean().optional(),
-      include_obfuscation: z.boolean().optional(),
-    })
-    .nullish(),
+  stream_options: StreamOptions,
   frequency_penalty: Penalty,
   presence_penalty: Penalty,
-  logit_bias: z.record(z.string(), z.number().min(-100).max(100)).nullish(),
+  logit_bias: LogitBias,
   logprobs: z.boolean().nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
   tools: z.array(FunctionTool).max(128).nullish(),

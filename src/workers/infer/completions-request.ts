@@ -3,11 +3,19 @@ import type { ChatInput, ModelInfo } from "../../backends/backend";
 import { invalidRequest, VerityError } from "../../errors";
 import { ChatCompletionBody, normalizeChatRequest } from "./chat-request";
 import { validate } from "./json-body";
+import {
+  ChoiceCount,
+  LogitBias,
+  Penalty,
+  Seed,
+  Stop,
+  StreamOptions,
+  Temperature,
+  TopP,
+} from "./sampling-fields";
 
 /** OpenAI's default for this API (Chat Completions' is the model's own). */
 export const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
-const UINT32_MAX = 0xffff_ffff;
-const Penalty = z.number().min(-2).max(2).nullish();
 
 /**
  * The body of the legacy `POST /v1/completions`: every field OpenAI's API takes. `prompt` is
@@ -20,29 +28,19 @@ export const CompletionBody = z.strictObject({
   prompt: z.union([z.string(), z.array(z.unknown()).min(1)]),
   suffix: z.string().nullish(),
   max_tokens: z.number().int().min(1).nullish(),
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().min(0).max(1).nullish(),
-  n: z.number().int().min(1).max(128).nullish(),
+  temperature: Temperature,
+  top_p: TopP,
+  n: ChoiceCount,
   stream: z.boolean().nullish(),
-  stream_options: z
-    .strictObject({
-      include_usage: z.boolean().optional(),
-      include_obfuscation: z.boolean().optional(),
-    })
-    .nullish(),
-  stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullish(),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(UINT32_MAX, { message: `must be an integer from 0 to ${UINT32_MAX}` })
-    .nullish(),
+  stream_options: StreamOptions,
+  stop: Stop,
+  seed: Seed,
   /** In this API, how many alternatives to report per token (0 to 5): null for no logprobs. */
   logprobs: z.number().int().min(0).max(5).nullish(),
   echo: z.boolean().nullish(),
   frequency_penalty: Penalty,
   presence_penalty: Penalty,
-  logit_bias: z.record(z.string(), z.number().min(-100).max(100)).nullish(),
+  logit_bias: LogitBias,
   best_of: z.number().int().min(1).max(20).nullish(),
   user: z.string().max(256).optional(),
 });

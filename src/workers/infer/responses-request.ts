@@ -5,8 +5,8 @@ import type { ChatInput, ModelInfo } from "../../backends/backend";
 import { invalidRequest, VerityError } from "../../errors";
 import { ChatCompletionBody, normalizeChatRequest } from "./chat-request";
 import { validate } from "./json-body";
+import { Seed, Temperature, TopP } from "./sampling-fields";
 
-const UINT32_MAX = 0xffff_ffff;
 const FUNCTION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const functionName = "must be 1 to 64 of a-z, A-Z, 0-9, _ and -";
 
@@ -62,17 +62,12 @@ export const ResponsesBody = z.strictObject({
       verbosity: z.enum(["low", "medium", "high"]).nullish(),
     })
     .nullish(),
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().min(0).max(1).nullish(),
+  temperature: Temperature,
+  top_p: TopP,
   max_output_tokens: z.number().int().min(1).nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
   include: z.array(z.enum(INCLUDABLE)).nullish(),
-  seed: z
-    .number()
-    .int()
-    .min(0)
-    .max(UINT32_MAX, { message: `must be an integer from 0 to ${UINT32_MAX}` })
-    .nullish(),
+  seed: Seed,
   stream: z.boolean().nullish(),
   stream_options: z.strictObject({ include_obfuscation: z.boolean().optional() }).nullish(),
   user: z.string().max(256).optional(),
