@@ -22,8 +22,8 @@ import canonicalize from "canonicalize";
  *   `additionalItems`), `prefixItems`, `minItems`, `maxItems`, `uniqueItems` (false, or true
  *   when at most one item is allowed).
  * - string: `minLength`, `maxLength` (in code points), `format` date-time, date, time, email or
- *   uuid; `pattern` only next to such a format, and only if it matches every sample value of
- *   that format (`FORMAT_SAMPLES`, which spans each field's extremes), as zod emits them.
+ *   uuid; `pattern` only next to such a format, and only as zod writes it there
+ *   (`KNOWN_FORMAT_PATTERNS`): a client's regex is never run.
  * - number / integer: `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum` (numbers,
  *   or draft-4 booleans), `multipleOf` a positive integer (≤ 2^32) or 1/2, 1/4, 1/8, 1/16.
  * - `enum`, `const` (any JSON values, next to `type`/`nullable` and annotations only; values
@@ -154,6 +154,27 @@ const FORMAT_LENGTHS: Record<StringFormat, readonly [number, number]> = {
 };
 
 /**
+ * The `pattern`s zod 4's converters (`z.toJSONSchema`, the openai client's `zodResponseFormat`,
+ * and the AI SDK and LangChain, which use them) write beside a format: the only ones accepted.
+ */
+export const KNOWN_FORMAT_PATTERNS: Record<StringFormat, readonly string[]> = {
+  email: [
+    "^(?:[A-Za-z0-9_'+\\-]+\\.)*[A-Za-z0-9_'+\\-]*[A-Za-z0-9_+-]@(?:[A-Za-z0-9][A-Za-z0-9\\-]*\\.)+[A-Za-z]{2,}$",
+  ],
+  uuid: [
+    "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$",
+    "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
+  ],
+  date: [
+    "^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))$",
+  ],
+  "date-time": [
+    "^(?:(?:\\d\\d[2468][048]|\\d\\d[13579][26]|\\d\\d0[48]|[02468][048]00|[13579][26]00)-02-29|\\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|(?:02)-(?:0[1-9]|1\\d|2[0-8])))T(?:(?:[01]\\d|2[0-3]):[0-5]\\d:[0-5]\\d(?:\\.\\d+)?(?:Z))$",
+  ],
+  time: [],
+};
+
+/**
  * Values spanning what `decodeJson` generates for each format (every field at its smallest
  * and largest): a `pattern` next to a format must match all of them to be accepted.
  */
@@ -262,6 +283,10 @@ const MAX_INTEGER = Number.MAX_SAFE_INTEGER;
 const MAX_DECIMAL = 2 ** 46;
 /** Numbers are drawn among about this many values from 0 up, or next to the allowed range. */
 const NUMBER_WINDOW = 100;
+/** A oneOf with more branches is refused: its overlap check compares every pair. */
+export const MAX_ONE_OF_BRANCHES = 256;
+/** A schema compiling to more nodes is refused, so compiling stays in milliseconds. */
+export const MAX_SCHEMA_NODES = 20_000;
 /** Schemas and `enum`/`const` values nested deeper than this are refused (no stack overflow). */
 export const MAX_SCHEMA_DEPTH = 64;
 
@@ -486,6 +511,13 @@ class Compiler {
     if (!Array.isArray(branches) || branches.length === 0) {
       throw new Refusal(at, `'${keyword}' must be a non-empty array of schemas`);
     }
+    // Telling oneOf branches apart compares every pair: bounded, so no schema costs seconds.
+    if (keyword === "oneOf" && branches.length > MAX_ONE_OF_BRANCHES) {
+      throw new Refusal(
+        at,
+        `'oneOf' has ${branches.length} branches; verity-ngram-1 takes at most ${MAX_ONE_OF_BRANCHES} (use 'anyOf' or 'enum' for more)`,
+      );
+    }
     const options = branches.map((branch, i) => this.compile(branch, join(at, i)));
     const optionPaths = branches.map((_, i) => join(at, i));
     if (this.nullable(schema, path)) {
@@ -640,17 +672,13 @@ class Compiler {
   private checkPattern(pattern: unknown, format: StringFormat, path: string): void {
     const at = join(path, "pattern");
     if (typeof pattern !== "string") throw new Refusal(at, "'pattern' must be a string");
-    let regex: RegExp;
-    try {
-      regex = new RegExp(pattern, "u");
-    } catch {
-      throw new Refusal(at, "'pattern' is not a valid regular expression");
-    }
-    const miss = FORMAT_SAMPLES[format].find((sample) => !regex.test(sample));
-    if (miss !== undefined) {
+    // Never run a client's regex: one with catastrophic backtracking would hold the gateway,
+    // then every verifier, for minutes. Only the patterns zod writes beside these formats
+    // are known to accept every value verity-ngram-1 generates for them (a test checks it).
+    if (!KNOWN_FORMAT_PATTERNS[format].includes(pattern)) {
       throw new Refusal(
         at,
-        `'pattern' does not match '${miss}', a ${format} value verity-ngram-1 may generate; 'pattern' is supported only when it accepts every value of the format`,
+        `'pattern' is supported only as zod writes it beside 'format: ${format}'; verity-ngram-1 decodes to formats, not to arbitrary regular expressions`,
       );
     }
   }
@@ -857,6 +885,9 @@ class Compiler {
   }
 
   private register(node: SchemaNode, path: string, childPaths: string[]): void {
+    if (this.nodes.length >= MAX_SCHEMA_NODES) {
+      throw new Refusal(path, `the schema has more than ${MAX_SCHEMA_NODES} subschemas`);
+    }
     this.nodes.push(node);
     this.paths.set(node, path);
     this.childPaths.set(node, childPaths);

@@ -289,3 +289,55 @@ describe("Chat Completions as real clients send it", () => {
     expect(body.error.message).toMatch(/pattern/);
   });
 });
+
+describe("hostile requests are refused by field, fast", () => {
+  const schemaFormat = (schema: unknown) => ({
+    response_format: { type: "json_schema", json_schema: { name: "x", schema } },
+  });
+
+  it("refuses a regex pattern without running it, even beside a format", async () => {
+    const started = Date.now();
+    const res = await chat(
+      schemaFormat({ type: "string", format: "uuid", pattern: "^([0-9a-f-]+)*[^0-9a-f-]$|." }),
+    );
+    await refused(res, "response_format.json_schema.schema.pattern", /only as zod writes it/);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("refuses a oneOf too wide to check, and a schema of too many parts", async () => {
+    const wide = { oneOf: Array.from({ length: 257 }, (_, i) => ({ const: i })) };
+    await refused(await chat(schemaFormat(wide)), "response_format.json_schema.schema.oneOf");
+    const huge = { anyOf: Array.from({ length: 20_001 }, (_, i) => ({ const: i })) };
+    const body = (await (await chat(schemaFormat(huge))).json()) as { error: { message: string } };
+    expect(body.error.message).toMatch(/more than 20000 subschemas/);
+  });
+
+  it("refuses a body nested past the limit, naming where, instead of failing later", async () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 6_000; i++) deep = [deep];
+    const res = await chat({ ...schemaFormat({ type: "string", default: deep }), stream: true });
+    const body = (await res.json()) as { error: { code: string; param: string } };
+    expect(res.status).toBe(400);
+    expect(body.error.code).toBe("too_deep");
+    expect(body.error.param).toMatch(/^response_format\.json_schema\.schema\.default(\.0)+$/);
+  });
+
+  it("refuses a lone surrogate anywhere in the body, an enum value included", async () => {
+    const res = await gatewayFetch("/v1/chat/completions", {
+      method: "POST",
+      key,
+      headers: { "content-type": "application/json" },
+      body: `{"model":"${MODEL}","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"enum":["\\ud800"]}}}}`,
+    });
+    await refused(res, "response_format.json_schema.schema.enum.0", /lone surrogate/);
+  });
+
+  it("refuses an embedding input longer than the model's context", async () => {
+    const res = await gatewayFetch("/v1/embeddings", {
+      method: "POST",
+      key,
+      json: { model: "verity-embed-1", input: ["short", "word ".repeat(120_000)] },
+    });
+    await refused(res, "input.1", /maximum context length is 131072/);
+  });
+});

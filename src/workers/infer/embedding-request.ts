@@ -1,6 +1,7 @@
 import type { NormalizedEmbeddingRequest } from "@verity/protocol/request";
 import { z } from "zod";
 import type { ModelInfo } from "../../backends/backend";
+import { estimateTokens } from "../../backends/token-estimate";
 import { invalidRequest } from "../../errors";
 
 const MAX_INPUTS = 2048;
@@ -49,6 +50,19 @@ export function normalizeEmbeddingRequest(
       "unsupported_value",
     );
   }
+  // Each input is embedded on its own, so each must fit the model's window (an estimate of
+  // about four characters a token, as for chat: it refuses only what plainly cannot fit).
+  const window = model.capabilities.contextWindow;
+  texts.forEach((text, i) => {
+    const tokens = estimateTokens(text);
+    if (tokens > window) {
+      throw invalidRequest(
+        `This model's maximum context length is ${window} tokens, but input ${i} has about ${tokens}. Shorten it or split it.`,
+        typeof body.input === "string" ? "input" : `input.${i}`,
+        "context_length_exceeded",
+      );
+    }
+  });
   const request: NormalizedEmbeddingRequest = { kind: "embedding", model: model.id, input: texts };
   const dimensions = body.dimensions ?? undefined;
   const length = model.capabilities.embeddingDimensions;

@@ -25,7 +25,60 @@ export async function parseJsonBody<T extends z.ZodType>(
       "invalid_json",
     );
   }
+  checkJsonShape(body);
   return validate(schema, body);
+}
+
+/** How deep a request body may nest; real schemas and conversations stay far below it. */
+export const MAX_JSON_DEPTH = 128;
+
+// In a `u` regex a well-formed surrogate pair is one code point, so this matches only a
+// surrogate without its partner: text with no UTF-8 encoding, which no hash can commit to.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Refuses, before anything reads it, a body that nests deeper than MAX_JSON_DEPTH or holds a
+ * lone surrogate anywhere (a key, a schema's enum value, an annotation). Either one would
+ * otherwise surface later, in code that walks the whole value (canonical hashing, schema
+ * compiling) and cannot name the field: as a 500, or as a record whose round cannot start.
+ * Iterative, so that the check itself cannot overflow the stack.
+ */
+export function checkJsonShape(body: unknown): void {
+  const stack: { value: unknown; path: (string | number)[] }[] = [{ value: body, path: [] }];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const { value, path } = next;
+    const where = () => (path.length > 0 ? path.join(".") : null);
+    if (typeof value === "string") {
+      if (LONE_SURROGATE.test(value)) {
+        throw invalidRequest(
+          `Invalid '${where()}': contains a lone surrogate (not valid Unicode).`,
+          where(),
+          "invalid_json_value",
+        );
+      }
+      continue;
+    }
+    if (typeof value !== "object" || value === null) continue;
+    if (path.length >= MAX_JSON_DEPTH) {
+      throw invalidRequest(
+        `Invalid '${where()}': the body nests deeper than ${MAX_JSON_DEPTH} levels.`,
+        where(),
+        "too_deep",
+      );
+    }
+    const entries = Array.isArray(value) ? value.entries() : Object.entries(value);
+    for (const [key, child] of entries) {
+      if (typeof key === "string" && LONE_SURROGATE.test(key)) {
+        const at = [...path, key].join(".");
+        throw invalidRequest(
+          `Invalid '${at}': a key contains a lone surrogate (not valid Unicode).`,
+          at,
+          "invalid_json_value",
+        );
+      }
+      stack.push({ value: child, path: [...path, key] });
+    }
+  }
 }
 
 export function validate<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {

@@ -48,7 +48,9 @@ const TextFormat = z.discriminatedUnion("type", [
  */
 export const ResponsesBody = z.strictObject({
   model: z.string().min(1),
-  input: z.union([z.string(), z.array(z.unknown()).min(1)]).optional(),
+  // At most as many items as a conversation may have messages, checked before any
+  // item_reference is looked up, so a flood of references costs no lookups.
+  input: z.union([z.string(), z.array(z.unknown()).min(1).max(1024)]).optional(),
   instructions: z.string().nullish(),
   previous_response_id: z.string().nullish(),
   tools: z.array(z.unknown()).max(128).nullish(),
@@ -572,7 +574,11 @@ function validateAt<T extends z.ZodType>(schema: T, value: unknown, prefix: stri
 
 /** The same refusal with another `param`, written in the message too where it names the old one. */
 function renamed(err: VerityError, param: string | null): VerityError {
-  const message = err.param && param ? err.message.split(err.param).join(param) : err.message;
+  // Only where the message names the field: "id" must not be replaced inside "Invalid".
+  const named = err.param
+    ? new RegExp(`(?<![\\w.])${err.param.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\w])`, "g")
+    : undefined;
+  const message = named && param ? err.message.replace(named, param) : err.message;
   return new VerityError(message, {
     status: err.status,
     type: err.type,

@@ -427,6 +427,19 @@ describe("POST /v1/responses refusals, in OpenAI's shape with the field at fault
     expect(error).toMatchObject({ code: "unknown_parameter" });
   });
 
+  it("refuses more than 1,024 input items before looking any reference up", async () => {
+    const flood = Array.from({ length: 1_025 }, () => ({ type: "item_reference", id: "msg_x" }));
+    const res = await respond({ input: flood });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Json).error.param).toBe("input");
+  });
+
+  it("names the Responses field in a refusal's message without garbling the rest", async () => {
+    const body = (await (await respond({ input: [{ foo: 1 }] })).json()) as Json;
+    expect(body.error.message).not.toMatch(/Invalinput/);
+    expect(body.error.message).toMatch(/^Invalid/);
+  });
+
   it("refuses images and files as the model's, naming the part", async () => {
     await refused(
       await respond({

@@ -35,6 +35,11 @@ export function sseResponse(
   const failure: NonNullable<SseOptions["failure"]> =
     options.failure ?? ((error) => ({ data: { error } }));
 
+  // Set when the client stops reading: the writes then fail, and that is no error of ours.
+  let gone = false;
+  writer.closed.catch(() => {
+    gone = true;
+  });
   const pumpAll = async () => {
     try {
       await pump(send);
@@ -42,6 +47,9 @@ export function sseResponse(
       await writer.close();
     } catch (err) {
       run.cancel(err);
+      // The failed write and the closed stream settle in the same turn, in either order.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (gone) return;
       const { error } = (await errorResponse(err).json()) as { error: unknown };
       const event = failure(error);
       await send(event.data, event.event).catch(() => {});
