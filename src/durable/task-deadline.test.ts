@@ -23,4 +23,18 @@ describe("taskDeadlineMs", () => {
     expect(chat).toBe(5_010);
     expect(embedding).toBe(5_000 + 2048 * 5);
   });
+
+  it("gives a chat time for every one of its n choices", () => {
+    const request = {
+      kind: "chat" as const,
+      model: "verity-ngram-1",
+      messages: [{ role: "user" as const, content: "hi" }],
+      temperature: 1,
+      top_p: 1,
+      max_tokens: 1_000,
+      seed: 1,
+      stop: [],
+    };
+    expect(taskDeadlineMs({ ...request, n: 4 }, 5_000)).toBe(5_000 + 4 * 1_000 * 2);
+  });
 });

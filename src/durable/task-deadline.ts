@@ -2,7 +2,7 @@ import type { NormalizedRequest } from "@verity/protocol";
 
 /** Extra time a verifier gets per embedding input it must re-execute. */
 export const MS_PER_EMBEDDING_INPUT = 5;
-/** Extra time per completion token a chat may generate. */
+/** Extra time per completion token a chat may generate, in all its choices. */
 export const MS_PER_MAX_TOKEN = 2;
 
 /**
@@ -14,6 +14,7 @@ export function taskDeadlineMs(request: NormalizedRequest, baseMs: number): numb
   const work =
     request.kind === "embedding"
       ? request.input.length * MS_PER_EMBEDDING_INPUT
-      : request.max_tokens * MS_PER_MAX_TOKEN;
+      : // Every one of the n choices is re-executed.
+        request.max_tokens * (request.n ?? 1) * MS_PER_MAX_TOKEN;
   return baseMs + work;
 }

@@ -93,9 +93,16 @@ export function* decodeJson(
   if (last) yield last;
 }
 
+/** Forced text gathered past this many characters is let out as a piece of its own. */
+export const MAX_GATHERED_CHARS = 64;
+
 /** Gathers forced text and the choices that no piece of their own shows. */
 class Output {
   private text = "";
+
+  get size(): number {
+    return this.text.length;
+  }
   private logprob = 0;
   private pending = 0;
 
@@ -330,6 +337,12 @@ function* array(node: ArrayNode, depth: number, context: Context): Generator<Pie
     out.charge(k);
   }
   for (let i = 0; i < length; i++) {
+    // Items the schema fixes whole (nulls, a const) would otherwise gather into one piece as
+    // long as minItems allows, unseen by max_tokens: each piece holds at most this much.
+    if (out.size >= MAX_GATHERED_CHARS) {
+      const gathered = out.flush();
+      if (gathered) yield gathered;
+    }
     if (i > 0) out.append(",");
     // compileSchema caps maxItems at the prefix length when `rest` is null.
     const item = i < prefix.length ? at(prefix, i) : rest;

@@ -383,3 +383,35 @@ describe("KNOWN_FORMAT_PATTERNS", () => {
     }
   });
 });
+
+describe("compileSchema's bounds on work", () => {
+  it("refuses a oneOf whose nested unions would take too many comparisons, quickly", () => {
+    const refs = (to: string) => Array.from({ length: 60 }, () => ({ $ref: `#/$defs/${to}` }));
+    const schema = {
+      $defs: {
+        a: { const: "a" },
+        b: { const: "b" },
+        A1: { anyOf: refs("a") },
+        B1: { anyOf: refs("b") },
+        A: { anyOf: refs("A1") },
+        B: { anyOf: refs("B1") },
+      },
+      oneOf: [{ $ref: "#/$defs/A" }, { $ref: "#/$defs/B" }],
+    };
+    const started = Date.now();
+    const result = compileSchema(schema);
+    expect(result).toMatchObject({ ok: false, path: "oneOf" });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("refuses an enum or const value longer than one token may be", () => {
+    expect(compileSchema({ const: "x".repeat(5_000) })).toMatchObject({
+      ok: false,
+      path: "const",
+    });
+    expect(compileSchema({ enum: ["short", "y".repeat(5_000)] })).toMatchObject({
+      ok: false,
+      path: "enum",
+    });
+  });
+});

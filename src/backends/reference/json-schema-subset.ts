@@ -283,6 +283,10 @@ const MAX_INTEGER = Number.MAX_SAFE_INTEGER;
 const MAX_DECIMAL = 2 ** 46;
 /** Numbers are drawn among about this many values from 0 up, or next to the allowed range. */
 const NUMBER_WINDOW = 100;
+/** The most node pairs the oneOf overlap checks of one schema may compare. */
+export const MAX_DISJOINT_STEPS = 100_000;
+/** The longest `enum` or `const` value, as JSON: each is generated as one token. */
+export const MAX_VALUE_CHARS = 4_096;
 /** A oneOf with more branches is refused: its overlap check compares every pair. */
 export const MAX_ONE_OF_BRANCHES = 256;
 /** A schema compiling to more nodes is refused, so compiling stays in milliseconds. */
@@ -356,6 +360,8 @@ class Compiler {
   /** Canonical JSON of the values of each `values` node, to compare them. */
   private readonly canonical = new Map<SchemaNode, Set<string>>();
   private readonly oneOfs: { node: NodeOf<"choice">; path: string }[] = [];
+  private disjointSteps = 0;
+  private checking = "";
 
   private readonly root: unknown;
   constructor(root: unknown) {
@@ -567,7 +573,15 @@ class Compiler {
       const key = canonicalize(value) ?? "";
       if (seen.has(key)) continue;
       seen.add(key);
-      texts.push(JSON.stringify(value));
+      const text = JSON.stringify(value);
+      // One value is one token of the answer: a long one would pass max_tokens unseen.
+      if (text.length > MAX_VALUE_CHARS) {
+        throw new Refusal(
+          join(path, keyword),
+          `a value of '${keyword}' is ${text.length} characters as JSON; verity-ngram-1 takes values of at most ${MAX_VALUE_CHARS}`,
+        );
+      }
+      texts.push(text);
     }
     if (texts.length === 0) {
       throw new Refusal(
@@ -896,6 +910,7 @@ class Compiler {
   /** Refuses a oneOf unless no value can match two of its options. */
   private checkDisjoint(node: NodeOf<"choice">, path: string): void {
     const { options } = node;
+    this.checking = path;
     for (let i = 0; i < options.length; i++) {
       for (let j = i + 1; j < options.length; j++) {
         const a = options[i] ?? NULL_NODE;
@@ -912,6 +927,13 @@ class Compiler {
 
   private disjoint(first: SchemaNode, second: SchemaNode, depth: number): boolean {
     if (depth > 16) return false;
+    // Unions nested under unions multiply the pairs to compare: bounded, whatever the schema.
+    if (++this.disjointSteps > MAX_DISJOINT_STEPS) {
+      throw new Refusal(
+        this.checking,
+        "this 'oneOf' nests too many unions to check that its branches cannot overlap; use 'anyOf'",
+      );
+    }
     const a = deref(first);
     const b = deref(second);
     const typesA = typesOf(a, new Set());

@@ -341,3 +341,35 @@ describe("hostile requests are refused by field, fast", () => {
     await refused(res, "input.1", /maximum context length is 131072/);
   });
 });
+
+describe("bounded and default-free requests", () => {
+  it("refuses more than 1,024 logit biases, and writes no bias of 0", async () => {
+    const many = Object.fromEntries(Array.from({ length: 1_025 }, (_, i) => [String(i + 1), 1]));
+    await refused(await chat({ logit_bias: many }), "logit_bias", /at most 1024/);
+    const body = await ok(await chat({ logit_bias: { 5: 0, 7: 2 } }));
+    const row = await storedRecord(body.verity.inference_id);
+    expect(JSON.parse(row?.request ?? "{}").logit_bias).toEqual({ 7: 2 });
+  });
+
+  it("refuses a number too large to be finite before generating anything", async () => {
+    const res = await gatewayFetch("/v1/chat/completions", {
+      method: "POST",
+      key,
+      headers: { "content-type": "application/json" },
+      body: `{"model":"${MODEL}","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"string","default":1e999}}}}`,
+    });
+    await refused(res, "response_format.json_schema.schema.default", /not a finite number/);
+  });
+
+  it("cuts an answer the schema fixes whole at max_tokens, in pieces of bounded size", async () => {
+    const nulls = { type: "array", items: { type: "null" }, minItems: 9_007_199_254_740_991 };
+    const body = await ok(
+      await chat({
+        max_tokens: 4,
+        response_format: { type: "json_schema", json_schema: { name: "x", schema: nulls } },
+      }),
+    );
+    expect(body.choices[0].finish_reason).toBe("length");
+    expect(body.choices[0].message.content.length).toBeLessThan(4 * 70);
+  });
+});

@@ -22,6 +22,8 @@ import {
 } from "./sampling-fields";
 
 export const DEFAULT_MAX_TOKENS = 256;
+/** Each generated token looks at every bias, so their number is bounded. */
+export const MAX_LOGIT_BIAS = 1_024;
 
 const TextPart = z.strictObject({ type: z.literal("text"), text: z.string() });
 // Parts a model may not take. They are parsed so that the refusal can say which model cannot
@@ -204,8 +206,16 @@ export function normalizeChatRequest(body: ChatCompletionBody, model: ModelInfo)
   if (n > 1) input.n = n;
   if (body.frequency_penalty) input.frequency_penalty = body.frequency_penalty;
   if (body.presence_penalty) input.presence_penalty = body.presence_penalty;
-  if (body.logit_bias && Object.keys(body.logit_bias).length > 0) {
-    for (const key of Object.keys(body.logit_bias)) {
+  // A bias of 0 changes nothing, so, like every default, it is not written.
+  const bias = Object.entries(body.logit_bias ?? {}).filter(([, value]) => value !== 0);
+  if (bias.length > MAX_LOGIT_BIAS) {
+    throw invalidRequest(
+      `logit_bias has ${bias.length} entries; at most ${MAX_LOGIT_BIAS} are allowed.`,
+      "logit_bias",
+    );
+  }
+  if (bias.length > 0) {
+    for (const [key] of bias) {
       if (!/^(0|[1-9][0-9]{0,8})$/.test(key)) {
         throw invalidRequest(
           `Invalid logit_bias key '${key}': keys are token ids, written as decimal integers.`,
@@ -213,7 +223,7 @@ export function normalizeChatRequest(body: ChatCompletionBody, model: ModelInfo)
         );
       }
     }
-    input.logit_bias = body.logit_bias;
+    input.logit_bias = Object.fromEntries(bias);
   }
 
   if (body.top_logprobs != null && body.logprobs !== true) {

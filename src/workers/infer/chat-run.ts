@@ -1,5 +1,5 @@
 import { newInferenceId, type Receipt } from "@verity/protocol";
-import type { ChatChoiceContent, ChatResponseContent } from "@verity/protocol/response";
+import { type ChatChoiceContent, ChatResponseContent } from "@verity/protocol/response";
 import type { Context } from "hono";
 import type { ChatEvent, ChatInput, ModelInfo } from "../../backends/backend";
 import { ChoiceBuilder, responseOf } from "../../backends/chat-response";
@@ -124,6 +124,14 @@ export class ChatRun {
   async finish(): Promise<RecordedChat> {
     const { input, model, stream, user } = this.options;
     const response = this.response;
+    // An upstream can send what the protocol cannot hold (a tool call without a name, say):
+    // refused here, it is a 502 and no receipt, rather than a record no round can read.
+    const checked = ChatResponseContent.safeParse(response);
+    if (!checked.success) {
+      throw upstreamError(
+        `The model backend's answer is malformed: ${checked.error.issues[0]?.message ?? "invalid"} at ${checked.error.issues[0]?.path.join(".") ?? "?"}.`,
+      );
+    }
     const usage = this.usage;
     const receipt = await recordInference(this.c.env, {
       id: this.id,

@@ -38,7 +38,7 @@ const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
  * Refuses, before anything reads it, a body that nests deeper than MAX_JSON_DEPTH or holds a
- * lone surrogate anywhere (a key, a schema's enum value, an annotation). Either one would
+ * number too large to be finite or a lone surrogate anywhere (a key, a schema's enum value, an annotation). Either one would
  * otherwise surface later, in code that walks the whole value (canonical hashing, schema
  * compiling) and cannot name the field: as a 500, or as a record whose round cannot start.
  * Iterative, so that the check itself cannot overflow the stack.
@@ -57,6 +57,14 @@ export function checkJsonShape(body: unknown): void {
         );
       }
       continue;
+    }
+    if (typeof value === "number" && !Number.isFinite(value)) {
+      // JSON.parse reads 1e999 as Infinity, which no hash can commit to.
+      throw invalidRequest(
+        `Invalid '${where()}': ${value} is not a finite number.`,
+        where(),
+        "invalid_json_value",
+      );
     }
     if (typeof value !== "object" || value === null) continue;
     if (path.length >= MAX_JSON_DEPTH) {

@@ -77,9 +77,17 @@ export async function previousResponse(
  * against that record.
  */
 export function itemResolver(c: Context<GatewayEnv>): ResponsesContext["resolveItem"] {
+  // One read per earlier response, however many of its items are referenced: D1 allows a
+  // Worker invocation a bounded number of queries, and items are capped at 1,024.
+  const records = new Map<string, ReturnType<typeof ownChatRecord>>();
   return async (id, param) => {
     const [, kind, inferenceId = "", index] = ITEM_ID.exec(id) ?? [];
-    const row = await ownChatRecord(c, inferenceId);
+    let read = records.get(inferenceId);
+    if (!read) {
+      read = ownChatRecord(c, inferenceId);
+      records.set(inferenceId, read);
+    }
+    const row = await read;
     const response = ChatResponseContent.safeParse(row?.response);
     const missing = () => notFound(`Item with id '${id}' not found.`, "item_not_found", param);
     if (!row || !response.success) throw missing();

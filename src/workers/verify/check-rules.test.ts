@@ -159,3 +159,43 @@ describe("checkRules", () => {
     });
   });
 });
+
+describe("checkRules on tool calls' arguments", () => {
+  const strict = createVerificationPolicy({
+    inferenceNodes: [],
+    maxResponseChars: 20,
+    denyPatterns: ["forbidden"],
+  });
+  const tool = { type: "function" as const, function: { name: "f" } };
+  const call = (args: string, id = "call_1") => ({
+    id,
+    type: "function" as const,
+    function: { name: "f", arguments: args },
+  });
+  const withCalls = (calls: ReturnType<typeof call>[], parallel?: false) => {
+    const base = chat("");
+    return task({
+      request: {
+        ...base.request,
+        tools: [tool],
+        tool_choice: "auto",
+        ...(parallel === false ? { parallel_tool_calls: false as const } : {}),
+      } as VerificationTask["request"],
+      response: { kind: "chat", content: "", finish_reason: "tool_calls", tool_calls: calls },
+      usage: { prompt_tokens: 2, completion_tokens: 3 },
+    });
+  };
+  const reason = (t: VerificationTask) => checkRules(t, strict).reason;
+
+  it("applies the length and deny rules to arguments as to content", () => {
+    expect(reason(withCalls([call('{"a":1}')]))).toBe("ok");
+    expect(reason(withCalls([call(`{"a":"${"x".repeat(30)}"}`)]))).toBe("response_too_long");
+    expect(reason(withCalls([call('{"a":"forbidden"}')]))).toBe("denied_content");
+  });
+
+  it("fails several calls where the request allowed one", () => {
+    const two = [call("{}"), call("{}", "call_2")];
+    expect(reason(withCalls(two))).toBe("ok");
+    expect(reason(withCalls(two, false))).toBe("parallel_tool_calls_not_allowed");
+  });
+});

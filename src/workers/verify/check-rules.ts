@@ -26,9 +26,10 @@ const denyList = (policy: VerificationPolicy) => {
  *   `tool_call_not_allowed` (a tool call where the request offered no tools, or chose "none"
  *   or another function), `tool_call_unknown` (a call of a function the request does not
  *   declare), `tool_calls_missing` (finish reason "tool_calls" with no call),
+ *   `parallel_tool_calls_not_allowed` (several calls where the request allowed one),
  *   `stop_sequence_in_content` (the text goes on past a stop sequence),
- *   `response_too_long` (more code points than the policy's maxResponseChars),
- *   `denied_content` (a deny-list pattern matches);
+ *   `response_too_long` (more code points than the policy's maxResponseChars, in the content
+ *   and the calls' arguments together), `denied_content` (a deny-list pattern matches either);
  * - embeddings: `embedding_count_mismatch` (not one vector per input),
  *   `embedding_dimension_mismatch` (an empty vector, vectors of different lengths, or not the
  *   `dimensions` the request asked for), `embedding_not_finite` (NaN or ±Infinity).
@@ -45,7 +46,11 @@ export function checkRules(task: VerificationTask, policy: VerificationPolicy): 
     const allowed = (name: string) =>
       typeof choice === "object" ? choice.function.name === name : choice !== "none";
     for (const answer of choices) {
-      for (const call of answer.tool_calls ?? []) {
+      const calls = answer.tool_calls ?? [];
+      if (calls.length > 1 && request.parallel_tool_calls === false) {
+        return fail("parallel_tool_calls_not_allowed");
+      }
+      for (const call of calls) {
         if (!offered.has(call.function.name)) {
           return fail(offered.size === 0 ? "tool_call_not_allowed" : "tool_call_unknown");
         }
@@ -57,12 +62,16 @@ export function checkRules(task: VerificationTask, policy: VerificationPolicy): 
       if (request.stop.some((stop) => answer.content.includes(stop))) {
         return fail("stop_sequence_in_content");
       }
+      // A call's arguments are answer text as much as the content is.
+      const texts = [answer.content, ...calls.map((call) => call.function.arguments)];
       // Length first: it bounds the text the patterns run over.
       let codePoints = 0;
-      for (const _ of answer.content) {
-        if (++codePoints > policy.rules.maxResponseChars) return fail("response_too_long");
+      for (const text of texts) {
+        for (const _ of text) {
+          if (++codePoints > policy.rules.maxResponseChars) return fail("response_too_long");
+        }
       }
-      if (denyList(policy).some((pattern) => pattern.test(answer.content))) {
+      if (texts.some((text) => denyList(policy).some((pattern) => pattern.test(text)))) {
         return fail("denied_content");
       }
     }
