@@ -1,16 +1,29 @@
 import { newInferenceId } from "@verity/protocol/inference-id";
+import { createVerificationPolicy } from "@verity/protocol/policy";
 import type { NormalizedChatRequest } from "@verity/protocol/request";
 import type { ChatResponseContent } from "@verity/protocol/response";
 import type { VerificationTask } from "@verity/protocol/verification-task";
+import { privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import {
   type Inference,
-  type nodeAccount,
+  nodeAccount,
   signInference,
   strangerAccount,
   verifierAddress,
 } from "../../../test/verify/inference";
-import { checkHistory } from "./check-history";
+import { checkHistory as checkHistoryUnder } from "./check-history";
+
+/** The verifier's policy: it trusts the network's node, and a retired key of it (anvil's public test key #5). */
+const retiredNodeKey = privateKeyToAccount(
+  "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+);
+const policy = createVerificationPolicy({
+  inferenceNodes: [nodeAccount.address, retiredNodeKey.address],
+  maxResponseChars: 32768,
+  denyPatterns: [],
+});
+const checkHistory = (task: VerificationTask) => checkHistoryUnder(task, policy);
 
 const request = (messages: NormalizedChatRequest["messages"]): NormalizedChatRequest => ({
   kind: "chat",
@@ -160,8 +173,12 @@ describe("checkHistory (history@1)", () => {
     );
   });
 
-  it("fails a history signed by another node: history_other_node", async () => {
+  it("fails a history signed by a node the policy does not trust: history_other_node", async () => {
     expect(await reason(followUp({ historyNode: strangerAccount }))).toBe("history_other_node");
+  });
+
+  it("passes a history signed by another key the policy trusts, as after a key rotation", async () => {
+    expect(await reason(followUp({ historyNode: retiredNodeKey }))).toBe("ok");
   });
 
   it("fails an earlier answer or request altered after signing, by the hash that no longer holds", async () => {

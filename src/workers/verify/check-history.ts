@@ -1,5 +1,5 @@
 import { canonicalJson } from "@verity/protocol/canonical";
-import { CHECKS } from "@verity/protocol/policy";
+import { CHECKS, type VerificationPolicy } from "@verity/protocol/policy";
 import type { CheckResult } from "@verity/protocol/verdict";
 import { continuedMessages, type VerificationTask } from "@verity/protocol/verification-task";
 import { verifyReceipt } from "@verity/protocol/verify-receipt";
@@ -16,7 +16,7 @@ const fail = (reason: string): CheckResult => ({ check: CHECKS.history, status: 
  * - `history_missing`: the request names a previous response and the task carries none;
  * - `history_unexpected`: the task carries a history the request does not name;
  * - `history_wrong_inference`: the history's receipt is not the named inference's;
- * - `history_other_node`: the history's receipt is not signed by this task's node;
+ * - `history_other_node`: the history's receipt is not signed by a node the policy trusts;
  * - `history_` + `verifyReceipt`'s reason: the history's receipt does not hold, or does not
  *   commit to its request and response (`history_response_hash_mismatch` for an earlier answer
  *   altered after signing, `history_request_hash_mismatch`, `history_signer_mismatch`...);
@@ -26,7 +26,10 @@ const fail = (reason: string): CheckResult => ({ check: CHECKS.history, status: 
  * Returns null for a task that neither names nor carries a history: the check does not apply,
  * and its verdict lists the other three checks only.
  */
-export async function checkHistory(task: VerificationTask): Promise<CheckResult | null> {
+export async function checkHistory(
+  task: VerificationTask,
+  policy: VerificationPolicy,
+): Promise<CheckResult | null> {
   const { request, history } = task;
   const previous = request.kind === "chat" ? request.previous_response : undefined;
   if (!previous && !history) return null;
@@ -37,8 +40,9 @@ export async function checkHistory(task: VerificationTask): Promise<CheckResult 
   const receipt = await verifyReceipt(history.receipt, {
     request: history.request,
     response: history.response,
-    // The same node as the task's own receipt, which receipt-integrity@1 checks is trusted.
-    trustedNodes: [task.receipt.node],
+    // Any node the policy trusts: the earlier answer may have been signed before the node's
+    // key was rotated, and the earlier record's own round judged it under the same policy.
+    trustedNodes: [...policy.receiptIntegrity.inferenceNodes],
   });
   if (!receipt.ok) {
     return fail(

@@ -26,7 +26,7 @@ export async function judgeTask(task: VerificationTask, config: VerifierConfig):
   const integrity = await checkReceiptIntegrity(task, config.policy);
   const rules = checkRules(task, config.policy);
   // Only a request that continues an earlier response has a history to check (null otherwise).
-  const history = await checkHistory(task);
+  const history = await checkHistory(task, config.policy);
   const reExecution =
     integrity.status === "pass"
       ? await checkReExecution(task, config.policy, config.models)
