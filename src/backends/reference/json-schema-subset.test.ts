@@ -385,7 +385,7 @@ describe("KNOWN_FORMAT_PATTERNS", () => {
 });
 
 describe("compileSchema's bounds on work", () => {
-  it("refuses a oneOf whose nested unions would take too many comparisons, quickly", () => {
+  it("refuses a oneOf whose nested unions would take too many comparisons", () => {
     const refs = (to: string) => Array.from({ length: 60 }, () => ({ $ref: `#/$defs/${to}` }));
     const schema = {
       $defs: {
@@ -398,10 +398,12 @@ describe("compileSchema's bounds on work", () => {
       },
       oneOf: [{ $ref: "#/$defs/A" }, { $ref: "#/$defs/B" }],
     };
-    const started = Date.now();
-    const result = compileSchema(schema);
-    expect(result).toMatchObject({ ok: false, path: "oneOf" });
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // Unbounded, this took 15 s; the step bound refuses it after 100,000 comparisons.
+    expect(compileSchema(schema)).toMatchObject({
+      ok: false,
+      path: "oneOf",
+      reason: expect.stringMatching(/nests too many unions/),
+    });
   });
 
   it("refuses an enum or const value longer than one token may be", () => {
