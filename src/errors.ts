@@ -50,6 +50,27 @@ export class VerityError extends Error {
       error: { message: this.message, type: this.type, param: this.param, code: this.code },
     };
   }
+
+  /**
+   * The same refusal about another field, for an API that names its fields otherwise than the
+   * request it was translated to. The message names the new field where it named the old one,
+   * as a whole name only ("id" is not replaced inside "Invalid").
+   */
+  withParam(param: string): VerityError {
+    const old = this.param;
+    const named = old
+      ? new RegExp(`(?<![\\w.])${old.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\w])`, "g")
+      : undefined;
+    return new VerityError(named ? this.message.replace(named, param) : this.message, {
+      status: this.status,
+      type: this.type,
+      code: this.code,
+      param,
+      details: this.details,
+      headers: this.headers,
+      cause: this.cause,
+    });
+  }
 }
 
 /**

@@ -133,13 +133,5 @@ export function completionsError(err: unknown): unknown {
     : err.param === "top_logprobs"
       ? "logprobs"
       : err.param;
-  if (param === err.param) return err;
-  return new VerityError(err.message.split(err.param).join(param), {
-    status: err.status,
-    type: err.type,
-    code: err.code,
-    param,
-    headers: err.headers,
-    cause: err.cause,
-  });
+  return param === err.param ? err : err.withParam(param);
 }

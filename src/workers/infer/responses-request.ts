@@ -568,25 +568,8 @@ function validateAt<T extends z.ZodType>(schema: T, value: unknown, prefix: stri
     return validate(schema, value);
   } catch (err) {
     if (!(err instanceof VerityError)) throw err;
-    throw renamed(err, err.param === null ? prefix : `${prefix}.${err.param}`);
+    throw err.withParam(err.param === null ? prefix : `${prefix}.${err.param}`);
   }
-}
-
-/** The same refusal with another `param`, written in the message too where it names the old one. */
-function renamed(err: VerityError, param: string | null): VerityError {
-  // Only where the message names the field: "id" must not be replaced inside "Invalid".
-  const named = err.param
-    ? new RegExp(`(?<![\\w.])${err.param.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\w])`, "g")
-    : undefined;
-  const message = named && param ? err.message.replace(named, param) : err.message;
-  return new VerityError(message, {
-    status: err.status,
-    type: err.type,
-    code: err.code,
-    param,
-    headers: err.headers,
-    cause: err.cause,
-  });
 }
 
 /**
@@ -599,10 +582,10 @@ function renamedError(err: unknown, where: readonly string[], body: ResponsesBod
   if (!(err instanceof VerityError) || err.param === null) return err;
   const param = responsesParam(err.param, where, body);
   if (param === err.param) return err;
-  const withParam = renamed(err, param);
+  const renamed = err.withParam(param);
   // A message may name a chat message by index without it being the param.
   return new VerityError(
-    withParam.message.replace(/\bmessages\.(\d+)/g, (_, n) => where[Number(n)] ?? "input"),
+    renamed.message.replace(/\bmessages\.(\d+)/g, (_, n) => where[Number(n)] ?? "input"),
     {
       status: err.status,
       type: err.type,
