@@ -7,7 +7,11 @@ import { EMBEDDING_DIMENSIONS, embedText } from "./embed-text";
 import type { NgramModel } from "./ngram-model";
 import { referenceLanguageModel } from "./reference-language-model";
 import { REFERENCE_MODELS } from "./reference-models";
-import { compileRequestSchemas } from "./request-schemas";
+import { compileRequestSchemas, type RequestSchemas } from "./request-schemas";
+
+// The n choices of a request are n calls with the same input: its schemas are compiled once.
+const compiled = new WeakMap<ChatInput, RequestSchemas>();
+
 import { countTokens } from "./tokenize";
 
 const DecodingParameters = NormalizedChatRequest.omit({ kind: true, model: true }).loose();
@@ -28,7 +32,12 @@ export const referenceBackend: Backend = {
     validate(DecodingParameters, input, "chat request", "");
     const language = referenceLanguageModel();
     checkLogitBias(language, input);
-    yield* chatEvents(language, input, options, compileRequestSchemas(input));
+    let schemas = compiled.get(input);
+    if (!schemas) {
+      schemas = compileRequestSchemas(input);
+      compiled.set(input, schemas);
+    }
+    yield* chatEvents(language, input, options, schemas);
   },
 
   async embed(model: ModelInfo, request: EmbeddingInput, signal?: AbortSignal) {
